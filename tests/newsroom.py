@@ -1,0 +1,87 @@
+"""A small news site for end-to-end tests: an RSS feed and article pages with
+navigation, a related-articles sidebar, a cookie banner and a donation appeal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import format_datetime
+from datetime import UTC, datetime, timedelta
+from html import escape
+from pathlib import Path
+
+from tests.web import Site
+
+FIXTURES = Path(__file__).parent / "fixtures" / "site"
+
+
+@dataclass(frozen=True)
+class Story:
+    slug: str
+    title: str
+    body_file: str
+    published: datetime
+
+    @property
+    def path(self) -> str:
+        return f"/news/{self.slug}"
+
+
+BASE_TIME = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+S300 = Story(
+    "russia-delivers-s300-iran", "Russia delivers S-300 systems to Iran", "s300", BASE_TIME
+)
+S400 = Story(
+    "iran-signs-s400-contract", "Iran signs S-400 contract", "s400", BASE_TIME + timedelta(hours=1)
+)
+GRAIN = Story(
+    "grain-exports-rise", "Grain exports rise by a fifth", "grain", BASE_TIME + timedelta(hours=2)
+)
+LATER = Story(
+    "second-s300-shipment",
+    "Second S-300 shipment leaves for Iran",
+    "later",
+    BASE_TIME + timedelta(hours=3),
+)
+
+
+class Newsroom:
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.stories: list[Story] = []
+
+    def publish(self, story: Story) -> None:
+        layout = (FIXTURES / "_layout.html").read_text()
+        body = (FIXTURES / f"{story.body_file}.body.html").read_text()
+        page = layout.format(
+            title=escape(story.title),
+            url=self.site.url(story.path),
+            author="Jane Reporter",
+            published=story.published.isoformat(),
+            body=body,
+        )
+        self.site.put(story.path, page)
+        self.stories.append(story)
+        self.site.put("/rss", self.rss(), "application/rss+xml; charset=utf-8")
+
+    def rss(self) -> str:
+        items = "".join(
+            f"""
+    <item>
+      <title>{escape(s.title)}</title>
+      <link>{self.site.url(s.path)}</link>
+      <guid isPermaLink="false">story-{s.slug}</guid>
+      <pubDate>{format_datetime(s.published)}</pubDate>
+      <description>{escape(s.title)}.</description>
+    </item>"""
+            for s in reversed(self.stories)
+        )
+        return f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0">
+  <channel>
+    <title>The Daily Wire Test</title>
+    <link>{self.site.url("/")}</link>
+    <description>Test news</description>{items}
+  </channel>
+</rss>
+"""

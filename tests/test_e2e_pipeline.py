@@ -1,0 +1,175 @@
+"""wirewatch end to end: `wirewatch run` (worker and beat as subprocesses), real
+Redis, a loopback news site and a real SMTP server receiving the alerts."""
+
+from __future__ import annotations
+
+import email.message
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.newsroom import GRAIN, LATER, S300, S400, Newsroom, Story
+from tests.receivers import SmtpReceiver
+from tests.waiting import wait_until
+from tests.web import Site
+from tests.wirewatch_process import Wirewatch
+from worker.store import Store
+
+pytestmark = pytest.mark.e2e
+
+
+def write_config(directory: Path, site: Site, smtp: SmtpReceiver) -> None:
+    directory.mkdir()
+    (directory / "settings.yaml").write_text(
+        textwrap.dedent(
+            """\
+            timezone: Europe/Berlin
+            tick: 1s
+            allow_private_networks: true   # the test site lives on loopback
+            """
+        )
+    )
+    (directory / "sources.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            sources:
+              - id: daily-wire
+                name: The Daily Wire Test
+                url: {site.url("/rss")}
+                type: feed
+                interval: 30s
+                full_text: true
+                strip: ["Support The Moscow Times!"]
+            """
+        )
+    )
+    (directory / "rules.yaml").write_text(
+        textwrap.dedent(
+            """\
+            rules:
+              - id: s300-iran
+                query: '("S-300" OR "S-400") AND (Iran OR Tehran)'
+                notify: [analysts]
+            """
+        )
+    )
+    (directory / "apprise.yml").write_text(
+        textwrap.dedent(
+            f"""\
+            urls:
+              - {smtp.apprise_url(to="analyst@example.org")}:
+                  tag: analysts
+            """
+        )
+    )
+
+
+def text_part(message: email.message.EmailMessage, subtype: str) -> str:
+    part = message.get_body(preferencelist=(subtype,))
+    assert part is not None, f"no text/{subtype} part in {message['Subject']!r}"
+    return str(part.get_content())
+
+
+def by_subject(smtp: SmtpReceiver) -> dict[str, email.message.EmailMessage]:
+    return {str(m["Subject"]): m for m in smtp.items}
+
+
+def settled(store: Store, articles: int) -> bool:
+    """All published articles processed and nothing left to deliver."""
+    return store.redis.zcard("ww:archive") >= articles and store.outbox_size() == 0
+
+
+@pytest.fixture
+def newsroom() -> Iterator[Newsroom]:
+    with Site() as site:
+        yield Newsroom(site)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    with SmtpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture(params=["redis-url", "embedded"])
+def redis_mode(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "redis-url":
+        url: str = request.getfixturevalue("shared_redis_url")
+        return url
+    return None
+
+
+def test_alerts_end_to_end(
+    tmp_path: Path, newsroom: Newsroom, smtp: SmtpReceiver, redis_mode: str | None
+) -> None:
+    for story in (S300, S400, GRAIN):
+        newsroom.publish(story)
+    write_config(tmp_path / "config", newsroom.site, smtp)
+    wirewatch = Wirewatch(tmp_path / "config", tmp_path / "data", redis_mode)
+    wirewatch.start()
+    try:
+        store = Store.from_url(
+            redis_mode or wait_until(lambda: _embedded_url(tmp_path), 30, "the embedded Redis")
+        )
+        # One email per matching article, right after start.
+        smtp.wait_for(2, timeout=60)
+        wait_until(lambda: settled(store, 3), 60, "all three articles processed")
+        mails = by_subject(smtp)
+        assert set(mails) == {f"s300-iran: {S300.title}", f"s300-iran: {S400.title}"}
+        check_alert_mail(mails[f"s300-iran: {S300.title}"], S300, newsroom.site, "S-300")
+        check_alert_mail(mails[f"s300-iran: {S400.title}"], S400, newsroom.site, "S-400")
+
+        # A new item in the feed: one new email, on the next poll.
+        newsroom.publish(LATER)
+        smtp.wait_for(3, timeout=60)
+        wait_until(lambda: settled(store, 4), 60, "the new article processed")
+        check_alert_mail(
+            by_subject(smtp)[f"s300-iran: {LATER.title}"], LATER, newsroom.site, "S-300"
+        )
+
+        # A restart polls again at once and sends nothing twice.
+        assert wirewatch.stop() == 0, wirewatch.log()
+        polls_before = newsroom.site.hits["/rss"]
+        wirewatch.start()
+        if redis_mode is None:
+            store = Store.from_url(wait_until(lambda: _embedded_url(tmp_path), 30, "Redis again"))
+        wait_until(lambda: newsroom.site.hits["/rss"] > polls_before, 60, "a poll after restart")
+        wait_until(lambda: settled(store, 4), 60, "the poll after restart handled")
+        assert len(smtp.items) == 3, [m["Subject"] for m in smtp.items]
+    finally:
+        if wirewatch.alive():
+            assert wirewatch.stop() == 0, wirewatch.log()
+    assert "Traceback" not in wirewatch.log(), wirewatch.log()
+    if redis_mode is None:
+        assert not (tmp_path / "data" / "redis.url").exists()
+        assert (tmp_path / "data" / "appendonlydir").exists() or any(
+            (tmp_path / "data").glob("*.aof")
+        )
+
+
+def _embedded_url(tmp_path: Path) -> str | None:
+    url_file = tmp_path / "data" / "redis.url"
+    return url_file.read_text().strip() if url_file.exists() else None
+
+
+def check_alert_mail(
+    message: email.message.EmailMessage, story: Story, site: Site, term: str
+) -> None:
+    html = text_part(message, "html")
+    text = text_part(message, "plain")
+    link = site.url(story.path)
+    for body in (html, text):
+        assert link in body
+        assert "The Daily Wire Test" in body  # the source
+        assert "Support The Moscow Times" not in body
+        assert "Donate" not in body and "cookies" not in body
+        assert "Related articles" not in body
+    assert (
+        f"<mark>{term}</mark>" in html
+        or f"<b>{term}</b>" in html
+        or f"<strong>{term}</strong>" in html
+    )
+    assert term in text

@@ -1,0 +1,226 @@
+"""`wirewatch match` (SPEC section 4): single queries, files, pages, and batch mode."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from worker.cli import main
+
+ARTICLE_HTML = """<!doctype html>
+<html><head><title>Missiles for Tehran | Example News</title></head>
+<body>
+<nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<article>
+<h1>Missiles for Tehran</h1>
+<p>Russia has agreed to deliver the S&#8209;300 air defence system to Iran, officials
+said on Tuesday, in a deal worth several hundred million dollars.</p>
+<p>The delivery follows months of talks. Analysts said the sanctions imposed last year
+had not slowed the negotiations, which were held in Moscow and in Tehran.</p>
+<p>Neither government commented on the timing of the first shipments.</p>
+</article>
+<footer>Copyright Example News</footer>
+</body></html>
+"""
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["match", *args], input=stdin)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_stdin_match_highlights_spans() -> None:
+    code, out, _ = run("S-300 AND iran", "-", stdin="Russia sold the \u0421-300 to Iran.")
+    assert code == 0
+    assert "match: \u0421-300, Iran" in out
+    assert "body: Russia sold the [[\u0421-300]] to [[Iran]]." in out
+
+
+def test_no_match_exits_1() -> None:
+    code, out, _ = run("iraq", "-", stdin="Russia sold the S-300 to Iran.")
+    assert code == 1
+    assert out.strip() == "no match"
+
+
+def test_bad_query_exits_2_with_caret() -> None:
+    code, out, err = run("iran AND AND oil", "-", stdin="Iran")
+    assert code == 2
+    assert out == ""
+    assert "AND cannot follow AND (column 10)" in err
+    assert "iran AND AND oil\n         ^" in err
+
+
+def test_json_output() -> None:
+    code, out, _ = run("sanction* NOT iraq", "--title", "New sanctions", "--json")
+    assert code == 0
+    assert json.loads(out) == {
+        "query": "sanction* NOT iraq",
+        "match": True,
+        "title": "New sanctions",
+        "terms": ["sanctions"],
+        "spans": [{"field": "title", "start": 4, "end": 13, "text": "sanctions"}],
+    }
+
+
+def test_json_no_match() -> None:
+    code, out, _ = run("iraq", "--title", "Iran", "--json")
+    assert code == 1
+    assert json.loads(out)["match"] is False
+
+
+def test_match_by_absence_says_so() -> None:
+    code, out, _ = run("NOT iraq", "--title", "Iran")
+    assert code == 0
+    assert "nothing to highlight" in out
+
+
+def test_title_option_is_matched_as_the_title() -> None:
+    code, _, _ = run("title:iran", "-", "--title", "Iran talks", stdin="nothing here")
+    assert code == 0
+    code, _, _ = run("title:iran", "-", stdin="Iran talks")
+    assert code == 1
+
+
+def test_html_file_is_extracted(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(ARTICLE_HTML, encoding="utf-8")
+    code, out, _ = run('"S-300" NEAR/4 iran', str(page))
+    assert code == 0
+    assert "[[S\u2011300]]" in out
+    # Navigation and footer are not article text.
+    code, _, _ = run("copyright", str(page))
+    assert code == 1
+    code, _, _ = run("title:tehran", str(page))
+    assert code == 0
+
+
+def test_gzipped_html_file(tmp_path: Path) -> None:
+    page = tmp_path / "page.html.gz"
+    page.write_bytes(gzip.compress(ARTICLE_HTML.encode()))
+    code, _, _ = run("sanction* NEAR/8 negotiations", str(page))
+    assert code == 0
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    code, _, err = run("iran", str(tmp_path / "absent.txt"))
+    assert code == 2
+    assert "cannot read" in err
+
+
+class _Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = ARTICLE_HTML.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.fixture
+def page_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/world/missiles"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_url_is_fetched_and_extracted(page_url: str) -> None:
+    code, out, _ = run("moscow AND tehran", page_url)
+    assert code == 0
+    assert "[[Moscow]]" in out
+
+
+def _write_batch(tmp_path: Path, rules: str) -> tuple[Path, Path]:
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(rules, encoding="utf-8")
+    articles = tmp_path / "articles.jsonl"
+    lines = [
+        {"id": "a1", "title": "S-300 for Iran", "text": "Russia delivers."},
+        {"id": "a2", "title": "Weather", "text": "New sanctions relief talks on Iran."},
+        {"id": "a3", "title": "\u0428\u043e\u0439\u0433\u0443 in Tehran", "text": ""},
+    ]
+    articles.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    return rules_file, articles
+
+
+def test_batch_mode(tmp_path: Path) -> None:
+    rules_file, articles = _write_batch(
+        tmp_path,
+        """rules:
+  - id: s300-iran
+    query: '("S-300" OR "S-400") AND (Iran OR Tehran)'
+    notify: [analysts]
+  - id: sanctions
+    query: 'sanction* NEAR/8 (Iran OR Russia) NOT "sanctions relief"'
+  - id: shoigu
+    query: 'title:Shoigu'
+  - id: iran
+    query: 'iran OR tehran'
+""",
+    )
+    code, out, _ = run("--rules", str(rules_file), "--articles", str(articles))
+    assert code == 0
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"id": "a1", "rules": ["s300-iran", "iran"]},
+        {"id": "a2", "rules": ["iran"]},
+        {"id": "a3", "rules": ["shoigu", "iran"]},
+    ]
+
+
+def test_batch_bad_rule_exits_2(tmp_path: Path) -> None:
+    rules_file, articles = _write_batch(
+        tmp_path, "rules:\n  - id: ok\n    query: iran\n  - id: bad\n    query: 'iran NEAR oil'\n"
+    )
+    code, out, err = run("--rules", str(rules_file), "--articles", str(articles))
+    assert code == 2
+    assert out == ""
+    assert "rule bad: NEAR needs a distance" in err
+    assert "iran NEAR oil\n     ^" in err
+
+
+def test_batch_malformed_rules_file_exits_2(tmp_path: Path) -> None:
+    rules_file, articles = _write_batch(tmp_path, "rules:\n  - id: no-query\n")
+    code, _, err = run("--rules", str(rules_file), "--articles", str(articles))
+    assert code == 2
+    assert "needs an id and a query" in err
+
+
+def test_batch_needs_both_files(tmp_path: Path) -> None:
+    rules_file, _ = _write_batch(tmp_path, "rules: []\n")
+    code, _, err = run("--rules", str(rules_file))
+    assert code == 2
+    assert "batch mode takes --rules and --articles" in err
+
+
+def test_installed_command_runs() -> None:
+    # The real entry point, outside CliRunner: exit codes reach the shell.
+    result = subprocess.run(
+        [sys.executable, "-m", "worker", "match", "iran", "-"],
+        input="Talks with Iran",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[[Iran]]" in result.stdout

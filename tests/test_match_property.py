@@ -1,0 +1,132 @@
+"""The compiled matcher agrees with the plain reference evaluator, spans included."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from worker.match import Document, compile_rules, parse_query
+from worker.match.normalize import FieldText, tokenize
+from worker.match.reference import reference_match
+
+# Words chosen to collide: prefixes of each other, accents, scripts, digits.
+WORDS = [
+    "iran",
+    "Iranian",
+    "oil",
+    "S",
+    "300",
+    "3000",
+    "sanction",
+    "sanctions",
+    "caf\u00e9",
+    "cafe",
+    "CAFE",
+    "\u0428\u043e\u0439\u0433\u0443",
+    "shoigu",
+    "\u5317\u4eac",
+    "\u4eac",
+    "u",
+    "and",
+    "deal",
+    "arms",
+    "\u0421",  # Cyrillic С
+    "na\u00efve",
+    "x",
+]
+SEPARATORS = [" ", " ", " ", "-", "\u2013", ", ", ". ", "", "\u00ad", "\u2019s ", "\n\n", "/"]
+QUERY_WORDS = [
+    "iran",
+    "oil",
+    "S-300",
+    "s300",
+    "sanction*",
+    "sanctions",
+    "caf\u00e9",
+    "cafe",
+    "caf*",
+    "Shoigu",
+    "\u0428\u043e\u0439\u0433\u0443",
+    "\u5317\u4eac",
+    "\u4eac",
+    "u",
+    "and",
+    "deal",
+    "arms",
+    "naive",
+    "na\u00efve",
+    "x*",
+]
+REGEXES = ["/s-?300/", "/caf/", "/iran\\b/", "/\u0448\u043e\u0439/"]
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> str:
+    parts = draw(st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=14))
+    return "".join(word + sep for word, sep in parts)
+
+
+documents = st.builds(Document, texts(), texts(), texts())
+
+@st.composite
+def _proximal(draw: st.DrawFn) -> str:
+    """A NEAR operand: term, phrase or OR-group of them."""
+    kind = draw(st.integers(0, 3))
+    words = st.sampled_from(QUERY_WORDS)
+    if kind <= 1:
+        return draw(words)
+    if kind == 2:
+        return '"' + " ".join(draw(st.lists(words, min_size=1, max_size=3))) + '"'
+    items = draw(st.lists(words, min_size=2, max_size=3))
+    return "(" + " OR ".join(items) + ")"
+
+
+@st.composite
+def _atom(draw: st.DrawFn) -> str:
+    kind = draw(st.integers(0, 4))
+    if kind <= 1:
+        return draw(_proximal())
+    if kind == 2:
+        left, right = draw(_proximal()), draw(_proximal())
+        return f"{left} NEAR/{draw(st.integers(0, 4))} {right}"
+    if kind == 3:
+        return draw(st.sampled_from(["title:", "text:"])) + draw(_proximal())
+    return draw(st.sampled_from(REGEXES))
+
+
+@st.composite
+def queries(draw: st.DrawFn, depth: int = 3) -> str:
+    if depth == 0 or draw(st.integers(0, 2)) == 0:
+        return draw(_atom())
+    if draw(st.integers(0, 4)) == 0:
+        return f"NOT ({draw(queries(depth - 1))})"
+    operator = draw(st.sampled_from([" AND ", " OR ", " ", " NOT "]))
+    left, right = draw(queries(depth - 1)), draw(queries(depth - 1))
+    if right.startswith("NOT"):
+        right = f"({right})"  # `a NOT NOT b` is a doubled operator
+    return f"({left}{operator}{right})"
+
+
+@settings(max_examples=200, deadline=None)
+@given(query=queries(), doc=documents)
+def test_compiled_matches_reference(query: str, doc: Document) -> None:
+    expected = reference_match(parse_query(query), doc, rule_id="r")
+    actual = compile_rules([("r", query)]).match(doc)
+    assert actual == ([expected] if expected else [])
+
+
+@settings(max_examples=100, deadline=None)
+@given(rules=st.lists(queries(), min_size=1, max_size=8), doc=documents)
+def test_many_rules_together_match_like_each_alone(rules: list[str], doc: Document) -> None:
+    ruleset = compile_rules((str(i), q) for i, q in enumerate(rules))
+    expected = [reference_match(parse_query(q), doc, rule_id=str(i)) for i, q in enumerate(rules)]
+    assert ruleset.match(doc) == [m for m in expected if m is not None]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=texts() | st.text(max_size=40))
+def test_fast_tokenizer_agrees_with_the_general_one(text: str) -> None:
+    field = FieldText(text)
+    general = tokenize(text)
+    assert field.tokens == [token for token, _, _, _ in general]
+    assert [field.span(i, i) for i in range(len(general))] == [(s, e) for _, s, e, _ in general]

@@ -1,0 +1,71 @@
+"""`wirewatch run` as a real subprocess, the way a user starts it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+
+
+class Wirewatch:
+    def __init__(self, config_dir: Path, data_dir: Path, redis_url: str | None) -> None:
+        self.config_dir = config_dir
+        self.data_dir = data_dir
+        self.redis_url = redis_url
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / "wirewatch.log"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+        env.update(
+            WIREWATCH_CONFIG=str(self.config_dir),
+            WIREWATCH_DATA=str(self.data_dir),
+            PYTHONUNBUFFERED="1",
+        )
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        return env
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "worker", "run", "--concurrency", "2"],
+            cwd=PROJECT,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "worker", *args],
+            cwd=PROJECT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def stop(self, timeout: float = 90) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError(f"wirewatch did not stop on SIGTERM; log:\n{self.log()}") from None
+        self.process = None
+        return code
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None

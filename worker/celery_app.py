@@ -1,0 +1,97 @@
+"""The Celery app: broker, reliability settings and the beat schedule.
+
+Each setting that makes at-least-once delivery real carries its reason.
+Exactly-once alerts come on top of that from the outbox in `store`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from celery.signals import beat_init
+
+from worker.errors import WirewatchError
+from worker.runtime import config_dir, redis_url
+
+__all__ = ["TASK_TIME_LIMIT", "app", "broker_url"]
+
+log = logging.getLogger(__name__)
+# httpx logs every request at INFO; the poll and article lines already say what was fetched.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+# The longest a task may run: a poll fetches one source (one request plus
+# perhaps a discovered feed), a process task one page; both are bounded by the
+# fetch deadline, so this only stops a task that is truly stuck.
+TASK_TIME_LIMIT = 300
+# Redis re-delivers an unacknowledged task after this long; it must exceed the
+# longest task and every retry countdown, or a slow task would run twice.
+VISIBILITY_TIMEOUT = 3 * TASK_TIME_LIMIT
+
+
+def broker_url(url: str) -> str:
+    # redis-py spells a socket path unix://, kombu redis+socket://.
+    if url.startswith("unix://"):
+        return "redis+socket://" + url.removeprefix("unix://")
+    return url
+
+
+def _tick_seconds() -> float:
+    """settings.yaml's `tick`, read once when beat starts (a change needs a restart)."""
+    from worker.config import load_settings
+
+    try:
+        return load_settings(config_dir()).tick.total_seconds()
+    except WirewatchError as exc:
+        log.warning("settings.yaml unusable, ticking every 10s: %s", exc)
+        return 10.0
+
+
+app = Celery("wirewatch", include=["worker.tasks"])
+app.conf.update(
+    # REDIS_URL, or the embedded Redis of a running `wirewatch run`.
+    broker_url=broker_url(redis_url()),
+    task_serializer="json",  # tasks carry ids and small JSON, nothing pickled
+    accept_content=["json"],
+    task_ignore_result=True,  # results live in the store; no result backend to fill up
+    # Acknowledge a task when it is done, not when it starts, so a worker that
+    # dies mid-task leaves the task in the queue for another worker.
+    task_acks_late=True,
+    # A child killed by the OS (kill -9, out of memory) counts as "not done":
+    # the task is re-queued instead of being marked failed.
+    task_reject_on_worker_lost=True,
+    # Reserve one task at a time per process, so a crash strands at most one.
+    worker_prefetch_multiplier=1,
+    task_time_limit=TASK_TIME_LIMIT,
+    task_soft_time_limit=TASK_TIME_LIMIT - 30,
+    broker_transport_options={
+        "visibility_timeout": VISIBILITY_TIMEOUT,
+        # A Redis that stops answering must fail calls, not hang the worker.
+        "socket_timeout": 30,
+        "socket_connect_timeout": 10,
+        "health_check_interval": 25,
+    },
+    # Wait for Redis at start (it may come up after the worker in compose).
+    broker_connection_retry_on_startup=True,
+    broker_connection_max_retries=None,
+    # A late-acked task whose connection was lost may be re-delivered elsewhere:
+    # cancel it here rather than let it run twice.
+    worker_cancel_long_running_tasks_on_connection_loss=True,
+    # On SIGTERM, let running tasks finish for a while before the cold shutdown
+    # requeues what is left (compose's stop_grace_period is longer).
+    worker_soft_shutdown_timeout=20.0,
+    worker_enable_soft_shutdown_on_idle=True,
+    beat_schedule={
+        "tick": {"task": "wirewatch.tick", "schedule": _tick_seconds()},
+    },
+    timezone="UTC",
+)
+
+
+@beat_init.connect
+def _poll_everything_at_start(**_: Any) -> None:
+    """SPEC: every source is polled right after start."""
+    from worker.tasks import startup
+
+    startup.delay()

@@ -1,0 +1,297 @@
+"""`wirewatch match`: try a query on a text, a file or a page; or rules on many articles."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+import httpx
+import yaml
+from bs4 import BeautifulSoup
+
+from worker.errors import QuerySyntaxError
+from worker.match import (
+    FIELDS,
+    Document,
+    RuleSet,
+    compile_rules,
+    matched_terms,
+    parse_query,
+    span_text,
+)
+from worker.models import RuleMatch, Span
+from worker.parse import extract_article
+
+__all__ = ["command"]
+
+_FETCH_TIMEOUT = 20.0
+_CONTEXT = 60  # characters shown around a match
+_EXIT_MATCH, _EXIT_NONE, _EXIT_BAD = 0, 1, 2
+
+
+class _InputError(click.ClickException):
+    """The text to match cannot be had; 2, like a bad query: nothing was tested."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Input:
+    title: str
+    text: str
+
+
+@click.command("match")
+@click.argument("query", required=False)
+@click.argument("source", required=False, metavar="[FILE|URL|-]")
+@click.option("--title", help="Article title to match too (replaces an HTML page's title).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Batch mode: rules.yaml whose rules to run.",
+)
+@click.option(
+    "--articles",
+    "articles_file",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
+    help="Batch mode: JSON lines of {id, title, text}.",
+)
+def command(
+    query: str | None,
+    source: str | None,
+    title: str | None,
+    as_json: bool,
+    rules_file: Path | None,
+    articles_file: Path | None,
+) -> None:
+    """Test QUERY on a text (-: stdin, also when omitted), an HTML file or a page.
+
+    Shows the matched spans. Exits 0 on a match, 1 on none, 2 on a bad query.
+    With --rules and --articles, prints one JSON line per article with the
+    ids of the rules it matches (exit 2 on bad rules).
+    """
+    if rules_file is not None or articles_file is not None:
+        if rules_file is None or articles_file is None or query is not None:
+            raise click.UsageError("batch mode takes --rules and --articles and no QUERY")
+        _batch(rules_file, articles_file)
+        return
+    if query is None:
+        raise click.UsageError("missing QUERY (or --rules with --articles)")
+    try:
+        parse_query(query)  # for the error without compile's rule id in it
+    except QuerySyntaxError as error:
+        _bad_query(error)
+    rules = compile_rules([("query", query)])
+    loaded = _load(source, title)
+    doc = Document(loaded.title, "", loaded.text)
+    found = rules.match(doc)
+    match = found[0] if found else None
+    if as_json:
+        click.echo(json.dumps(_json_result(query, doc, match), ensure_ascii=False))
+    else:
+        _show(doc, match)
+    raise SystemExit(_EXIT_MATCH if match else _EXIT_NONE)
+
+
+def _bad_query(error: QuerySyntaxError) -> NoReturn:
+    click.echo(f"error: {error.message} (column {error.column})", err=True)
+    click.echo(error.caret(), err=True)
+    raise SystemExit(_EXIT_BAD)
+
+
+# -- input ---------------------------------------------------------------------
+
+
+def _load(source: str | None, title: str | None) -> _Input:
+    if source is None and title is not None:
+        return _Input(title, "")
+    if source is None or source == "-":
+        data = sys.stdin.buffer.read()
+        loaded = _from_bytes(data, url="", html=None)
+    elif source.startswith(("http://", "https://")):
+        loaded = _fetch(source)
+    else:
+        loaded = _read_file(Path(source))
+    return _Input(title if title is not None else loaded.title, loaded.text)
+
+
+def _fetch(url: str) -> _Input:
+    try:
+        response = httpx.get(url, timeout=_FETCH_TIMEOUT, follow_redirects=True)
+        response.raise_for_status()
+    except httpx.HTTPError as error:
+        raise _InputError(f"cannot fetch {url}: {error}") from None
+    content_type = response.headers.get("content-type", "")
+    return _from_bytes(response.content, url=str(response.url), html="html" in content_type)
+
+
+def _read_file(path: Path) -> _Input:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise _InputError(f"cannot read {path}: {error.strerror}") from None
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    html = any(suffix in (".html", ".htm", ".xhtml") for suffix in path.suffixes) or None
+    return _from_bytes(data, url=path.resolve().as_uri(), html=html)
+
+
+def _looks_like_html(data: bytes) -> bool:
+    head = data[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<body" in head
+
+
+def _from_bytes(data: bytes, *, url: str, html: bool | None) -> _Input:
+    if html is None:
+        html = _looks_like_html(data)
+    if not html:
+        return _Input("", data.decode("utf-8", errors="replace"))
+    page = extract_article(data, url=url or "about:blank")
+    if page is not None:
+        return _Input(page.title, page.text)
+    # Not an article (a listing, an index page): match what a reader would see.
+    soup = BeautifulSoup(data, "lxml")
+    heading = soup.title.get_text(" ", strip=True) if soup.title else ""
+    return _Input(heading, soup.get_text(" ", strip=True))
+
+
+# -- output --------------------------------------------------------------------
+
+
+def _json_result(query: str, doc: Document, match: RuleMatch | None) -> dict[str, Any]:
+    spans = match.spans if match else ()
+    return {
+        "query": query,
+        "match": match is not None,
+        "title": doc.title,
+        "terms": list(matched_terms(doc, match)) if match else [],
+        "spans": [
+            {"field": s.field, "start": s.start, "end": s.end, "text": span_text(doc, s)}
+            for s in spans
+        ],
+    }
+
+
+def _show(doc: Document, match: RuleMatch | None) -> None:
+    if match is None:
+        click.echo("no match")
+        return
+    if not match.spans:
+        click.echo("match (by absence: nothing to highlight)")
+        return
+    terms = ", ".join(matched_terms(doc, match))
+    click.echo(f"match: {terms}")
+    mark = _highlighter(sys.stdout.isatty())
+    for field in FIELDS:
+        spans = [s for s in match.spans if s.field == field]
+        text = doc.field(field)
+        for start, end, inside in _snippets(text, spans):
+            click.echo(f"{field}: {_render(text, start, end, inside, mark)}")
+
+
+def _highlighter(tty: bool) -> Any:
+    if tty:
+        return lambda text: click.style(text, bold=True, fg="red")
+    return lambda text: f"[[{text}]]"
+
+
+def _merge(spans: list[Span]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        if merged and span.start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], span.end)
+        else:
+            merged.append([span.start, span.end])
+    return [(a, b) for a, b in merged]
+
+
+def _snippets(text: str, spans: list[Span]) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
+    """Windows of context around the matches; close matches share one window."""
+    window: tuple[int, int, list[tuple[int, int]]] | None = None
+    for start, end in _merge(spans):
+        low, high = max(0, start - _CONTEXT), min(len(text), end + _CONTEXT)
+        if window is not None and low <= window[1]:
+            window = (window[0], high, [*window[2], (start, end)])
+            continue
+        if window is not None:
+            yield window
+        window = (low, high, [(start, end)])
+    if window is not None:
+        yield window
+
+
+def _render(text: str, start: int, end: int, inside: list[tuple[int, int]], mark: Any) -> str:
+    parts = ["…" if start > 0 else ""]
+    position = start
+    for a, b in inside:
+        parts.append(text[position:a])
+        parts.append(mark(text[a:b]))
+        position = b
+    parts.append(text[position:end])
+    parts.append("…" if end < len(text) else "")
+    return " ".join("".join(parts).split())
+
+
+# -- batch ---------------------------------------------------------------------
+
+
+def _batch(rules_file: Path, articles_file: Path) -> None:
+    rules = _load_rules(rules_file)
+    for number, article in _articles(articles_file):
+        doc = Document(str(article.get("title") or ""), "", str(article.get("text") or ""))
+        matched = [m.rule_id for m in rules.match(doc)]
+        click.echo(
+            json.dumps({"id": article.get("id", number), "rules": matched}, ensure_ascii=False)
+        )
+
+
+def _load_rules(path: Path) -> RuleSet:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        _bad_rules(f"{path}: cannot read rules: {error}")
+    entries = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        _bad_rules(f"{path}: expected 'rules:' with a list of {{id, query}}")
+    pairs = []
+    for index, entry in enumerate(entries):
+        if not (
+            isinstance(entry, dict) and isinstance(entry.get("query"), str) and entry.get("id")
+        ):
+            _bad_rules(f"{path}: rule {index + 1}: needs an id and a query")
+        pairs.append((str(entry["id"]), entry["query"]))
+    try:
+        return compile_rules(pairs)
+    except QuerySyntaxError as error:
+        click.echo(f"{path}: {error.message} (column {error.column})", err=True)
+        click.echo(error.caret(), err=True)
+        raise SystemExit(_EXIT_BAD) from None
+    except ValueError as error:
+        _bad_rules(f"{path}: {error}")
+
+
+def _bad_rules(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    raise SystemExit(_EXIT_BAD)
+
+
+def _articles(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with click.open_file(str(path), encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                article = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise _InputError(f"{path}:{number}: not JSON: {error.msg}") from None
+            if not isinstance(article, dict):
+                raise _InputError(f"{path}:{number}: expected a JSON object")
+            yield number, article

@@ -1,0 +1,400 @@
+"""Normalization shared by rule terms and article text (SPEC section 3).
+
+Both sides go through the same code, so a rule finds its words whatever the
+script, case, accents or dash style of the article. Three views of a field:
+
+- `NormText`: the whole field folded (NFKC, casefold, dashes to `-`, soft
+  hyphens gone, Cyrillic and Greek transliterated, accents stripped), with a
+  map back to the original offsets. Regular expressions run on this.
+- tokens: the words of that text (runs of letters, or of digits; one token per
+  character of the scripts written without spaces), used by every other term.
+- accents: for each folded position whose original letter carried an accent,
+  that letter, so a rule written with an accent can insist on it.
+
+Most news text is ASCII apart from typographic punctuation, so `FieldText`
+takes a byte-level fast path for it that yields the same tokens as the general
+path (the property tests compare the two through the reference evaluator).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left
+from functools import lru_cache
+from itertools import accumulate, pairwise
+
+from unidecode import unidecode
+
+__all__ = [
+    "FieldText",
+    "NormText",
+    "TermWords",
+    "fold_unit",
+    "is_substring_script",
+    "normalize_text",
+    "tokenize",
+]
+
+# Scripts written without spaces between words: matched by substring, which we
+# get by making each of their characters a token of its own.
+_SUBSTRING_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x19E0, 0x19FF),  # Khmer symbols
+    (0x2E80, 0x2FDF),  # CJK radicals
+    (0x3005, 0x3007),  # ideographic iteration and number marks
+    (0x3021, 0x3029),  # Hangzhou numerals
+    (0x3031, 0x3035),  # kana repeat marks
+    (0x3038, 0x303C),
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3100, 0x312F),  # Bopomofo
+    (0x31A0, 0x31BF),
+    (0x31F0, 0x31FF),  # Katakana extensions
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xA9E0, 0xA9FF),  # Myanmar extended B
+    (0xAA60, 0xAA7F),  # Myanmar extended A
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0x20000, 0x3134F),  # CJK extensions B to G
+)
+
+# Compared through unidecode's Latin transliteration (SPEC: Cyrillic, Greek).
+_TRANSLIT_RANGES: tuple[tuple[int, int], ...] = (
+    (0x0370, 0x03FF),
+    (0x0400, 0x052F),
+    (0x1C80, 0x1C8F),
+    (0x1F00, 0x1FFF),
+    (0x2DE0, 0x2DFF),
+    (0xA640, 0xA69F),
+)
+
+# Dash-like characters outside Unicode's Pd category that users still type as
+# a hyphen (minus signs).
+_EXTRA_DASHES = frozenset("\u2212\u2796\u02d7\ufe63\uff0d")
+
+
+def _in_ranges(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(low <= code <= high for low, high in ranges)
+
+
+def is_substring_script(char: str) -> bool:
+    """Whether `char` belongs to a script matched by substring."""
+    return _in_ranges(ord(char), _SUBSTRING_RANGES)
+
+
+def _char_class(ranges: tuple[tuple[int, int], ...]) -> str:
+    return "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges)
+
+
+_SUB = _char_class(_SUBSTRING_RANGES)
+# Folded text holds only ASCII and non-ASCII word characters (separators are
+# folded to ASCII), so this is all a tokenizer needs.
+_TOKEN_RE = re.compile(f"[a-z]+|[0-9]+|[{_SUB}]|[^\\x00-\\x7f{_SUB}]+")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+Accents = tuple[tuple[int, str], ...]
+
+
+def _fold_separator(char: str) -> str:
+    if unicodedata.category(char) == "Pd" or char in _EXTRA_DASHES:
+        return "-"
+    if char.isspace():
+        return " "
+    # Keep typographic punctuation recognisable for regexes: a curly
+    # apostrophe becomes ', an ellipsis ...
+    ascii_form = unidecode(char).strip()
+    if ascii_form and all(c.isascii() and not c.isalnum() for c in ascii_form):
+        return ascii_form
+    return " "
+
+
+def _latinize(char: str) -> str:
+    if char.isascii() or not unicodedata.name(char, "").startswith("LATIN"):
+        return char
+    # Letters with no decomposition (ø, ł, æ) still have a plain Latin base.
+    plain = "".join(c for c in unidecode(char).lower() if c.isascii() and c.isalnum())
+    return plain or char
+
+
+def _fold_cluster(cluster: str) -> tuple[str, str | None]:
+    """A letter or digit with its marks -> (folded form, accented original or None)."""
+    first = cluster[0]
+    code = ord(first)
+    if unicodedata.category(first)[0] not in "LN":
+        return " ", None
+    if _in_ranges(code, _SUBSTRING_RANGES):
+        return cluster, None
+    if _in_ranges(code, _TRANSLIT_RANGES):
+        latin = unidecode(cluster).lower()
+        return "".join(c for c in latin if c.isascii() and c.isalnum()), None
+    if unicodedata.category(first) == "Nd":
+        return str(unicodedata.decimal(first)), None
+    stripped = "".join(
+        c
+        for c in unicodedata.normalize("NFD", cluster)
+        if unicodedata.category(c) not in ("Mn", "Me")
+    )
+    base = "".join(_latinize(c) for c in stripped)
+    return base, (cluster if base != cluster else None)
+
+
+@lru_cache(maxsize=1 << 16)
+def fold_unit(unit: str) -> tuple[str, Accents]:
+    """Fold one original character with its combining marks.
+
+    Returns the folded text and, for each accented letter in it, its offset in
+    the folded text and the accented letter (NFC, casefolded).
+    """
+    category = unicodedata.category(unit[0])
+    if category == "Cf":  # soft hyphen, zero-width joiners: invisible, never split words
+        return "", ()
+    if category[0] not in "LNM":
+        return _fold_separator(unit[0]), ()
+    text = unicodedata.normalize("NFC", unicodedata.normalize("NFKC", unit).casefold())
+    out: list[str] = []
+    accents: list[tuple[int, str]] = []
+    offset = 0
+    for cluster in _clusters(text):
+        folded, accented = _fold_cluster(cluster)
+        if accented is not None and folded:
+            accents.append((offset, accented))
+        out.append(folded)
+        offset += len(folded)
+    return "".join(out), tuple(accents)
+
+
+def _is_mark(char: str) -> bool:
+    return unicodedata.category(char)[0] == "M"
+
+
+def _clusters(text: str) -> list[str]:
+    clusters: list[str] = []
+    for char in text:
+        if clusters and _is_mark(char):
+            clusters[-1] += char
+        else:
+            clusters.append(char)
+    return clusters
+
+
+def _units(text: str) -> list[str]:
+    """Split into characters, each with the combining marks that follow it."""
+    return _clusters(text)
+
+
+@lru_cache(maxsize=1 << 14)
+def _fold_run(run: str) -> tuple[str, tuple[int, ...], tuple[int, ...], Accents]:
+    """Fold a run of text; per folded char, the original start and end offsets."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    accents: list[tuple[int, str]] = []
+    position = 0
+    folded_len = 0
+    for unit in _units(run):
+        folded, unit_accents = fold_unit(unit)
+        end = position + len(unit)
+        out.append(folded)
+        starts.extend([position] * len(folded))
+        ends.extend([end] * len(folded))
+        accents.extend((folded_len + off, letter) for off, letter in unit_accents)
+        folded_len += len(folded)
+        position = end
+    return "".join(out), tuple(starts), tuple(ends), tuple(accents)
+
+
+class NormText:
+    """A field's folded text with a map back to original offsets."""
+
+    __slots__ = ("_ends", "_starts", "accents", "text")
+
+    def __init__(
+        self,
+        text: str,
+        starts: list[int] | None,
+        ends: list[int] | None,
+        accents: dict[int, str],
+    ) -> None:
+        self.text = text
+        # None means the folded text has the original's offsets (ASCII input).
+        self._starts = starts
+        self._ends = ends
+        self.accents = accents
+
+    def original(self, start: int, end: int) -> tuple[int, int]:
+        """Original offsets of the folded slice [start, end), end > start."""
+        if self._starts is None or self._ends is None:
+            return start, end
+        return self._starts[start], self._ends[end - 1]
+
+
+def normalize_text(text: str) -> NormText:
+    """Fold a whole field (the general path, any script)."""
+    if text.isascii():
+        return NormText(text.lower(), None, None, {})
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    accents: dict[int, str] = {}
+    done = 0
+    for match in _NON_ASCII_RUN.finditer(text):
+        start = match.start()
+        # A combining mark after an ASCII letter (e + U+0301) belongs to it.
+        if start > done and _is_mark(text[start]):
+            start -= 1
+        if start > done:
+            pieces.append(text[done:start].lower())
+            starts.extend(range(done, start))
+            ends.extend(range(done + 1, start + 1))
+        folded, run_starts, run_ends, run_accents = _fold_run(text[start : match.end()])
+        base = len(starts)
+        accents.update((base + off, letter) for off, letter in run_accents)
+        pieces.append(folded)
+        starts.extend(start + s for s in run_starts)
+        ends.extend(start + e for e in run_ends)
+        done = match.end()
+    if done < len(text):
+        pieces.append(text[done:].lower())
+        starts.extend(range(done, len(text)))
+        ends.extend(range(done + 1, len(text) + 1))
+    return NormText("".join(pieces), starts, ends, accents)
+
+
+def _accents_in(norm: NormText, start: int, end: int) -> Accents:
+    if not norm.accents:
+        return ()
+    return tuple(
+        (pos - start, letter) for pos, letter in sorted(norm.accents.items()) if start <= pos < end
+    )
+
+
+def tokenize(text: str) -> list[tuple[str, int, int, Accents]]:
+    """Every token of `text` with its original offsets and accents, the general way.
+
+    Used for rule terms and by the reference evaluator; `FieldText` gets the
+    same tokens faster for articles.
+    """
+    norm = normalize_text(text)
+    tokens = []
+    for match in _TOKEN_RE.finditer(norm.text):
+        start, end = norm.original(match.start(), match.end())
+        tokens.append((match.group(), start, end, _accents_in(norm, match.start(), match.end())))
+    return tokens
+
+
+TermWords = tuple[tuple[str, bool, Accents], ...]
+
+# ASCII fast path: one byte translation lowercases and turns every
+# non-alphanumeric byte (and the '?' that stands for a non-ASCII separator)
+# into a space; a second marks letters and digits to find where they meet.
+_LOWER_OR_SPACE = bytes(
+    ord(chr(b).lower()) if chr(b).isalnum() else 0x20 for b in range(128)
+) + bytes(128)
+_CLASS = bytes(
+    (ord("a") if chr(b).isalpha() else ord("0") if chr(b).isdigit() else 0x20) for b in range(128)
+) + bytes(128)
+
+
+def _ascii_tokens(raw: bytes) -> list[str]:
+    lowered = raw.translate(_LOWER_OR_SPACE)
+    classes = raw.translate(_CLASS)
+    if b"a0" in classes or b"0a" in classes:
+        lowered = b" ".join(_split_at(lowered, _class_changes(classes)))
+    return lowered.decode("ascii").split()
+
+
+def _class_changes(classes: bytes) -> list[int]:
+    cuts: list[int] = []
+    for pair in (b"a0", b"0a"):
+        index = classes.find(pair)
+        while index >= 0:
+            cuts.append(index + 1)
+            index = classes.find(pair, index + 1)
+    return sorted(cuts)
+
+
+def _split_at(data: bytes, cuts: list[int]) -> list[bytes]:
+    bounds = [0, *cuts, len(data)]
+    return [data[a:b] for a, b in pairwise(bounds)]
+
+
+@lru_cache(maxsize=4096)
+def _is_plain_separator(char: str) -> bool:
+    """A non-ASCII char that only separates words (curly quotes, dashes, NBSP)."""
+    category = unicodedata.category(char)
+    return category[0] in "PSZ" or category in ("Cc", "Co", "Cn")
+
+
+class FieldText:
+    """One field of an article, tokenized for matching; offsets computed on demand."""
+
+    __slots__ = ("_cumulative", "_norm", "_spans", "_token_accents", "joined", "text", "tokens")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._norm: NormText | None = None
+        self._spans: list[tuple[int, int]] | None = None
+        self._token_accents: dict[int, Accents] | None = None
+        self._cumulative: list[int] | None = None
+        if text.isascii():
+            self.tokens = _ascii_tokens(text.encode("ascii"))
+        elif all(_is_plain_separator(c) for c in set(text) if not c.isascii()):
+            # Each non-ASCII char becomes one '?', a separator: offsets unchanged.
+            self.tokens = _ascii_tokens(text.encode("ascii", "replace"))
+        else:
+            self._general()
+        # One space around every token lets the automaton find whole words.
+        self.joined = f" {' '.join(self.tokens)} " if self.tokens else ""
+
+    def _general(self) -> None:
+        norm = self.norm()
+        tokens: list[str] = []
+        spans: list[tuple[int, int]] = []
+        accents: dict[int, Accents] = {}
+        for index, match in enumerate(_TOKEN_RE.finditer(norm.text)):
+            tokens.append(match.group())
+            spans.append(norm.original(match.start(), match.end()))
+            found = _accents_in(norm, match.start(), match.end())
+            if found:
+                accents[index] = found
+        self.tokens = tokens
+        self._spans = spans
+        self._token_accents = accents
+
+    def norm(self) -> NormText:
+        """The folded text, for regular expressions."""
+        if self._norm is None:
+            self._norm = normalize_text(self.text)
+        return self._norm
+
+    def span(self, first: int, last: int) -> tuple[int, int]:
+        """Original offsets covering tokens first..last (inclusive)."""
+        if self._spans is None:
+            self._spans = self._ascii_spans()
+        return self._spans[first][0], self._spans[last][1]
+
+    def _ascii_spans(self) -> list[tuple[int, int]]:
+        # Only the fast path gets here: the text (with '?' for separators) is
+        # ASCII, so the general tokenizer's offsets on it are the original ones.
+        ascii_text = self.text.encode("ascii", "replace").decode("ascii").lower()
+        return [m.span() for m in _TOKEN_RE.finditer(ascii_text)]
+
+    def accents(self, index: int) -> Accents:
+        """Accented letters of token `index` as (offset in token, letter)."""
+        if self._token_accents is None:
+            return ()
+        return self._token_accents.get(index, ())
+
+    def token_at(self, joined_position: int) -> int:
+        """Index of the token starting at `joined_position` in `joined`."""
+        if self._cumulative is None:
+            self._cumulative = list(accumulate(map(len, self.tokens)))
+        cumulative = self._cumulative
+        # Token k starts at 1 + k + (total length of tokens before k).
+        return bisect_left(
+            range(len(cumulative)),
+            joined_position,
+            key=lambda k: 1 + k + (cumulative[k - 1] if k else 0),
+        )

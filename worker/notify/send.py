@@ -1,0 +1,98 @@
+"""Delivering one message to one target through Apprise.
+
+Each call builds an Apprise object holding only that target, so the outcome
+read back belongs to exactly one service and retries can be tracked per
+target by the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import apprise
+
+from worker.notify.escape import escape, single_line
+from worker.notify.render import BLOCK_SEPARATOR, Message, fit_message
+from worker.notify.targets import Target, apprise_asset, plugin_for
+
+__all__ = ["SendResult", "send"]
+
+_ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The outcome of one delivery; `detail` names the target by its safe URL only."""
+
+    ok: bool
+    detail: str
+
+
+def _int_attr(plugin: Any, name: str) -> int:
+    value = getattr(plugin, name, 0)
+    return value if isinstance(value, int) else 0
+
+
+def _short_title(title: str, limit: int) -> str:
+    if limit <= 0 or len(title) <= limit:
+        return title
+    return title[: max(0, limit - 1)].rstrip() + _ELLIPSIS
+
+
+def _prepare(plugin: Any, message: Message) -> tuple[str, Message]:
+    """The title and body as this service should get them.
+
+    A service without a title field gets the title put on top of the body by
+    Apprise, unescaped, in the body's format; so it is folded in here,
+    escaped, instead. A body over the service's limit is shortened at a
+    block boundary rather than dropped or cut mid-markup by the service.
+    """
+    title = single_line(message.title)
+    body = message.body
+    if _int_attr(plugin, "title_maxlen") <= 0 and title:
+        if message.format == "markdown":
+            body = f"**{escape(title, 'markdown')}**{BLOCK_SEPARATOR}{body}"
+        elif message.format == "text":
+            body = f"{escape(title, 'text')}{BLOCK_SEPARATOR}{body}"
+        # An HTML body is a full document that already carries the title.
+        title = ""
+    title = _short_title(title, _int_attr(plugin, "title_maxlen"))
+    fitted = fit_message(
+        Message(title, body, message.format, message.link), _int_attr(plugin, "body_maxlen")
+    )
+    return title, fitted
+
+
+def _describe(result: Any, target: Target) -> str:
+    """What happened, from Apprise's structured result; never from its logs."""
+    status = str(getattr(result.status, "name", result.status)).lower()
+    services = list(result)
+    if not services:
+        return f"{status}: nothing was sent to {target.safe_url}"
+    parts = [
+        f"{service.name} {service.url}: {str(service.status.name).lower()}"
+        f" after {len(service)} attempt{'s' if len(service) != 1 else ''}"
+        f" in {service.elapsed:.1f}s"
+        for service in services
+    ]
+    return "; ".join(parts)
+
+
+def send(target: Target, message: Message, *, timeout: float = 30) -> SendResult:
+    """Deliver `message` to `target`. A delivery failure is a result, never an exception."""
+    plugin = plugin_for(target.url)
+    if plugin is None:
+        return SendResult(False, f"Apprise cannot load the URL of {target.safe_url}")
+    title, fitted = _prepare(plugin, message)
+    notifier = apprise.Apprise(asset=apprise_asset())
+    notifier.add(plugin)
+    try:
+        result = notifier.notify(
+            body=fitted.body, title=title, body_format=fitted.format, timeout=timeout
+        )
+    except Exception as exc:
+        # The exception text may quote the URL; its type is enough to act on.
+        return SendResult(False, f"{type(exc).__name__} while sending to {target.safe_url}")
+    with result:
+        return SendResult(bool(result), _describe(result, target))

@@ -1,0 +1,114 @@
+"""Paragraphs that sit inside article containers but are not the article.
+
+Appeals for money or sign-ups, cookie notices, "read more" links, share
+prompts and the page headline repeated above the body: trafilatura keeps them
+because they are inside the article element, and they would otherwise trigger
+rules and fill alert snippets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+
+from worker.parse.text import clean_line
+
+__all__ = ["clean_text"]
+
+_APPEAL = re.compile(
+    r"""
+    ^support\ (?:the\ |our\ )?\S+(?:\ \S+){0,3}!?$             # "Support The Moscow Times!"
+    | \b(?:donate|donation|make\ a\ contribution|contribute\ (?:now|today))\b
+    | \bbecome\ a\ (?:member|patron|supporter|subscriber)\b
+    | \bsupport\ (?:independent|our|quality)\ (?:journalism|reporting|work)\b
+    | \b(?:we|this\ (?:site|website))\ uses?\ cookies\b
+    | \b(?:accept|allow|manage)\ (?:all\ )?cookies\b
+    | \bcookie\ (?:policy|settings|preferences|consent)\b
+    | \bsubscribe\ to\ (?:continue|keep)\ reading\b
+    | \balready\ a\ subscriber\b
+    | \bthis\ (?:article|content)\ is\ (?:only\ )?(?:available|reserved)
+      \ (?:to|for)\ (?:subscribers|members)\b
+    | \b(?:sign\ up|subscribe|signing\ up)\b.*\bnewsletters?\b
+    | \bnewsletters?\b.*\b(?:sign\ up|subscribe)\b
+    | \bdelivered\ (?:to|through)\ your\ (?:inbox|letterbox|door)\b
+    | \blike\ this\ story\b | \bshare\ it\ with\ a\ friend\b | \btell\ us\ what\ you\ think\b
+    | \bclick\ here\b | \bhave\ a\ tip\?
+    | \bfollow\ (?:us|\w+(?:\ \w+)?)\ on\ (?:twitter|facebook|instagram)\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+# Whole short lines that label or link rather than say something.
+_LABEL = re.compile(
+    r"""
+    ^(?:read\ (?:more|also|next)|also\ read|more\ on\ this(?:\ story|\ topic)?|most\ (?:read|popular)
+       |trending(?:\ now)?|top\ stories|editor'?s\ picks|further\ reading
+       |related(?:\ (?:post|posts|articles?|stories|coverage))?|see\ (?:more|also)
+       |more|also|you\ may\ also\ like|don'?t\ miss|recommended|advertisement|tags?|comments?
+       |share(?:\ this(?:\ article|\ story)?)?)\s*(?:[:.…|]|$)
+    | ^also\ on\ \S+\.\w+\b
+    | ^(?:copyright\b|©|ⓒ) | \ball\ rights\ reserved\b
+    | ^\(?(?:reporting|writing|editing)\ by\b
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+# Appeals are a few sentences; an article paragraph that mentions donations is longer.
+_MAX_WORDS = 60
+# The headline appears within the first few paragraphs when it appears at all.
+_HEADLINE_ZONE = 3
+_NON_WORD = re.compile(r"\W+")
+
+
+def clean_text(raw: str, strip: Sequence[str] = (), titles: Iterable[str] = ()) -> str:
+    """Article text with appeals, labels, repeated headline and `strip` strings removed."""
+    needles = [_fold(needle) for needle in strip if needle.strip()]
+    headlines = {key for key in map(_key, titles) if key}
+    kept = []
+    for index, paragraph in enumerate(_strip_all(_paragraphs(raw), needles)):
+        if index < _HEADLINE_ZONE and _is_headline(paragraph, headlines):
+            continue
+        if not _is_boilerplate(paragraph):
+            kept.append(paragraph)
+    return "\n\n".join(kept)
+
+
+def _paragraphs(raw: str) -> Iterator[str]:
+    for line in raw.splitlines():
+        paragraph = clean_line(line)
+        if paragraph:
+            yield paragraph
+
+
+def _strip_all(paragraphs: Iterable[str], needles: list[str]) -> Iterator[str]:
+    for paragraph in paragraphs:
+        folded = _fold(paragraph)
+        if any(folded.startswith(needle) for needle in needles):
+            continue
+        for needle in needles:
+            paragraph = _remove(paragraph, needle)
+        if paragraph:
+            yield paragraph
+
+
+def _remove(paragraph: str, needle: str) -> str:
+    pattern = r"\s*".join(re.escape(word) for word in needle.split())
+    return clean_line(re.sub(pattern, " ", paragraph, flags=re.IGNORECASE))
+
+
+def _fold(value: str) -> str:
+    return " ".join(value.casefold().split())
+
+
+def _key(value: str) -> str:
+    return _NON_WORD.sub(" ", value.casefold()).strip()
+
+
+def _is_headline(paragraph: str, headlines: set[str]) -> bool:
+    key = _key(paragraph)
+    # <title> often appends " | Site name": a long enough prefix counts too.
+    return bool(key) and any(key == h or (len(key) > 20 and key in h) for h in headlines)
+
+
+def _is_boilerplate(paragraph: str) -> bool:
+    if len(paragraph.split()) > _MAX_WORDS:
+        return False
+    return bool(_APPEAL.search(paragraph) or _LABEL.search(paragraph))

@@ -1,0 +1,53 @@
+"""Where this process finds its config, data and Redis, from the environment.
+
+Environment (SPEC section 1): REDIS_URL, WIREWATCH_CONFIG (default ./config),
+WIREWATCH_DATA (default ./data). When REDIS_URL is unset, `wirewatch run`
+starts an embedded Redis and writes its URL to WIREWATCH_DATA/redis.url, so
+that other commands (`status`, `alerts`, ...) find it while it runs.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from worker.errors import WirewatchError
+from worker.store import Store
+
+__all__ = [
+    "EMBEDDED_URL_FILE",
+    "config_dir",
+    "data_dir",
+    "get_store",
+    "redis_url",
+]
+
+EMBEDDED_URL_FILE = "redis.url"
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("WIREWATCH_CONFIG", "config")).resolve()
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("WIREWATCH_DATA", "data")).resolve()
+
+
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    url_file = data_dir() / EMBEDDED_URL_FILE
+    if url_file.exists():
+        return url_file.read_text().strip()
+    raise WirewatchError(
+        "no Redis to talk to: set REDIS_URL, or start `wirewatch run` "
+        f"(its embedded Redis is found through {url_file})"
+    )
+
+
+@cache
+def get_store() -> Store:
+    """The process's one Store; redis-py's pool makes it safe to share across threads."""
+    return Store.from_url(redis_url())

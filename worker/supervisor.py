@@ -1,0 +1,126 @@
+"""`wirewatch run`: Redis (embedded unless REDIS_URL is set), a worker and beat, as one unit.
+
+The worker and beat are the same `celery` processes compose runs, started as
+children so that one command on a laptop behaves like the deployment. A
+SIGTERM or SIGINT stops them in order (beat first, so nothing new is queued;
+then the worker, which finishes or requeues what it holds), then Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from worker.config import load_config
+from worker.embedded_redis import EmbeddedRedis
+from worker.errors import ConfigError
+from worker.runtime import EMBEDDED_URL_FILE
+from worker.store import Store
+
+__all__ = ["run"]
+
+log = logging.getLogger("wirewatch.run")
+
+# Longer than the worker's soft shutdown (celery_app.worker_soft_shutdown_timeout).
+STOP_GRACE = 40.0
+
+
+def celery_command(role: str, data_dir: Path, loglevel: str, concurrency: int) -> list[str]:
+    base = [sys.executable, "-m", "celery", "-A", "worker.celery_app"]
+    if role == "worker":
+        return [
+            *base, "worker",
+            "--loglevel", loglevel,
+            "--concurrency", str(concurrency),
+            "--hostname", f"wirewatch@{socket.gethostname()}",
+        ]  # fmt: skip
+    return [
+        *base, "beat",
+        "--loglevel", loglevel,
+        "--schedule", str(data_dir / "celerybeat-schedule"),
+    ]  # fmt: skip
+
+
+def run(config_dir: Path, data_dir: Path, *, loglevel: str = "INFO", concurrency: int = 2) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, WIREWATCH_CONFIG=str(config_dir), WIREWATCH_DATA=str(data_dir))
+    embedded: EmbeddedRedis | None = None
+    url_file = data_dir / EMBEDDED_URL_FILE
+    if not env.get("REDIS_URL"):
+        embedded = EmbeddedRedis(data_dir)
+        env["REDIS_URL"] = embedded.start()
+        url_file.write_text(env["REDIS_URL"] + "\n")
+        log.info("embedded Redis on %s, data in %s", env["REDIS_URL"], data_dir)
+    try:
+        if not _config_usable(config_dir, env):
+            return 1
+        return _supervise(
+            [
+                celery_command("worker", data_dir, loglevel, concurrency),
+                celery_command("beat", data_dir, loglevel, concurrency),
+            ],
+            env,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+            url_file.unlink(missing_ok=True)
+            log.info("embedded Redis stopped")
+
+
+def _config_usable(config_dir: Path, env: dict[str, str]) -> bool:
+    try:
+        load_config(config_dir, env)
+    except ConfigError as exc:
+        store = Store.from_url(env["REDIS_URL"])
+        if store.good_config() is None:
+            print(f"wirewatch: the config cannot be used:\n{exc}", file=sys.stderr)
+            return False
+        log.error("config has errors, running on the last good one:\n%s", exc)
+    return True
+
+
+def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    children = [subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL) for cmd in commands]
+    try:
+        while not stop.wait(0.5):
+            dead = [c for c in children if c.poll() is not None]
+            if dead:
+                log.error("%s exited with %s; stopping", dead[0].args[4], dead[0].returncode)
+                break
+        # Beat (the last child) first, so nothing new is queued while the worker drains.
+        for child in reversed(children):
+            _stop_child(child)
+        return 0 if stop.is_set() else 1
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_child(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is not None:
+        return
+    child.send_signal(signal.SIGTERM)
+    try:
+        child.wait(STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        log.warning("%s did not stop in %.0fs, killing it", child.args[4], STOP_GRACE)
+        child.kill()
+        child.wait()

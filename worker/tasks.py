@@ -1,0 +1,176 @@
+"""Celery tasks: thin wrappers that take ids, call `pipeline`, and enqueue the next step.
+
+    tick (beat, every few seconds) -> poll(source_id) -> process(article_id) -> deliver(key)
+
+Each task can run twice (at-least-once delivery from the broker); the
+pipeline's writes are idempotent and `deliver` checks the outbox record
+before sending, so a repeat sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from functools import cache
+
+import httpx
+from celery import Task
+
+from worker.celery_app import TASK_TIME_LIMIT, app
+from worker.config import Config
+from worker.errors import FetchError
+from worker.fetch import FetchLimits, make_client
+from worker.live_config import LiveConfig
+from worker.pipeline import (
+    DELIVERY_LEASE,
+    SOURCE_BACKOFF,
+    build_article,
+    close_digests,
+    deliver,
+    entry_from_json,
+    fallback_article,
+    fetch_limits,
+    poll_source,
+    process_article,
+    record_poll,
+)
+from worker.runtime import config_dir, get_store
+
+__all__ = ["deliver_task", "poll", "process", "startup", "tick"]
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _live() -> LiveConfig:
+    return LiveConfig(config_dir(), get_store())
+
+
+@cache
+def _client(limits: FetchLimits) -> httpx.Client:
+    return make_client(limits)
+
+
+def _config() -> Config | None:
+    config = _live().current()
+    if config is None:
+        log.error("no valid config yet; fix the errors reported above (wirewatch check)")
+    return config
+
+
+@app.task(name="wirewatch.startup")
+def startup() -> None:
+    """Make every source due at once: SPEC says sources are polled right after start."""
+    config = _config()
+    if config is None:
+        return
+    store = get_store()
+    # Two beats starting together reset the schedule once, not twice.
+    with store.lock("startup", ttl=60) as first:
+        if first:
+            store.reset_claims([source.id for source in config.sources])
+    tick.delay()
+
+
+@app.task(name="wirewatch.tick")
+def tick() -> None:
+    """Enqueue the polls that are due, deliveries to retry, and digests whose time came."""
+    config = _config()
+    if config is None:
+        return
+    store = get_store()
+    now = time.time()
+    store.heartbeat(now)
+    for source in config.sources:
+        if store.claim_poll(source.id, source.interval.total_seconds(), now):
+            poll.delay(source.id)
+    for key in store.take_due_deliveries(now, DELIVERY_LEASE):
+        deliver_task.delay(key)
+    with store.lock("digests", ttl=60) as taken:
+        if taken:
+            for key in close_digests(config, store, now):
+                deliver_task.delay(key)
+
+
+@app.task(name="wirewatch.poll")
+def poll(source_id: str) -> None:
+    config = _config()
+    source = config.source(source_id) if config else None
+    if config is None or source is None:
+        log.info("source=%s: no longer configured, poll dropped", source_id)
+        return
+    store = get_store()
+    with store.lock(f"poll:{source_id}", ttl=TASK_TIME_LIMIT) as taken:
+        if not taken:
+            log.info("source=%s: a poll is already running, this one is dropped", source_id)
+            return
+        now = time.time()
+        outcome = poll_source(source, config, store, _client(fetch_limits(config)))
+        if outcome.error:
+            errors = store.record_source_error(source_id, outcome.result, now, SOURCE_BACKOFF)
+            log.warning("source=%s poll failed (%d in a row): %s", source_id, errors, outcome.error)
+            return
+        retention = config.settings.seen_retention.total_seconds()
+        for entry in outcome.new:
+            # Enqueue before marking seen: a crash in between re-finds the entry
+            # on the next poll, and the repeat is harmless.
+            process.delay(entry.article_id)
+            store.mark_seen(source_id, list(entry.seen_keys), now, retention)
+        record_poll(store, outcome, now)
+        log.info(
+            "source=%s polled: %s, %d items, %d new",
+            source_id,
+            outcome.result,
+            outcome.items,
+            len(outcome.new),
+        )
+
+
+@app.task(name="wirewatch.process", bind=True, max_retries=3)
+def process(self: Task, article_id: str) -> None:
+    """Fetch and extract the article, match it, and put its alerts in the outbox."""
+    store = get_store()
+    data = store.get_entry(article_id)
+    config = _config()
+    if data is None or config is None:
+        return  # already processed (a repeat of this task) or nothing to run on
+    source = config.source(str(data["source_id"]))
+    if source is None:
+        store.drop_entry(article_id)
+        return
+    entry = entry_from_json(data)
+    limits = fetch_limits(config)
+    try:
+        article = build_article(article_id, entry, source, _client(limits), limits)
+    except FetchError as exc:
+        if self.request.retries < self.max_retries:
+            countdown = 30 * 2**self.request.retries * random.uniform(0.5, 1.5)
+            log.info("article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc)
+            raise self.retry(countdown=countdown, exc=exc) from exc
+        log.warning("article=%s page unreachable, using the feed's text: %s", article_id, exc)
+        article = fallback_article(article_id, entry, source)
+    matches, deliveries = process_article(article, source, config, store, time.time())
+    for key in deliveries:
+        deliver_task.delay(key)
+    store.drop_entry(article_id)
+    log.info(
+        "article=%s source=%s matched %s: %s",
+        article_id,
+        source.id,
+        [m.rule_id for m in matches] or "no rule",
+        article.url,
+    )
+
+
+@app.task(name="wirewatch.deliver")
+def deliver_task(key: str) -> None:
+    config = _config()
+    if config is None:
+        return
+    store = get_store()
+    with store.lock(f"deliver:{key}", ttl=120) as taken:
+        if not taken:
+            return  # another worker is sending this very delivery
+        outcome = deliver(key, config, store, time.time())
+    log.info("delivery=%s %s", key, outcome)
