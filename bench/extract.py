@@ -135,6 +135,9 @@ VARIANTS: dict[str, Callable[[], Extractor]] = {
     "trafilatura-recall": lambda: trafilatura_extractor(favor_recall=True),
     "trafilatura-no-tables": lambda: trafilatura_extractor(include_tables=False),
     "trafilatura-no-comments": lambda: trafilatura_extractor(include_comments=False),
+    "trafilatura-precision-no-comments": lambda: trafilatura_extractor(
+        favor_precision=True, include_comments=False
+    ),
 }
 
 
@@ -142,19 +145,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--variant", choices=sorted(VARIANTS), action="append")
+    parser.add_argument(
+        "--variant", choices=sorted(VARIANTS), action="append", help="repeatable; default wirewatch"
+    )
+    parser.add_argument("--all", action="store_true", help="run every variant")
     parser.add_argument("--worst", type=int, default=0, help="list the K lowest-F1 pages")
     args = parser.parse_args()
     if not (args.corpus / "ground-truth.json").is_file():
         parser.error(f"no ground-truth.json under {args.corpus}")
     pages = load_corpus(args.corpus, args.limit)
-    for name in args.variant or ["wirewatch"]:
+    for name in list(VARIANTS) if args.all else args.variant or ["wirewatch"]:
         extractor = VARIANTS[name]()
         extractor(pages[0][2], pages[0][1])  # warm caches and imports outside the timing
         scores, seconds = run(extractor, pages)
         summary = summarize(scores, seconds)
         print(
-            f"{name:26} F1 {summary.f1:.4f}  precision {summary.precision:.4f}  "
+            f"{name:34} F1 {summary.f1:.4f}  precision {summary.precision:.4f}  "
             f"recall {summary.recall:.4f}  {summary.pages / seconds:6.1f} pages/s  "
             f"({summary.pages} pages, {seconds:.1f} s)"
         )

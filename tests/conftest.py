@@ -6,6 +6,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from worker.embedded_redis import EmbeddedRedis
+
 # The machine-wide Redis the suite uses when a test runs wirewatch "with REDIS_URL".
 TEST_REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 
@@ -25,3 +27,12 @@ def shared_redis_url() -> Iterator[str]:
     yield TEST_REDIS_URL
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """A redis-server of the test's own, with an append-only file, free to restart or kill."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()

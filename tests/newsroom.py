@@ -4,8 +4,8 @@ navigation, a related-articles sidebar, a cookie banner and a donation appeal.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 

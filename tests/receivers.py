@@ -124,10 +124,11 @@ class SmtpReceiver(_Receiver[EmailMessage]):
     `envelopes` keeps (mail_from, rcpt_tos) per message, in the same order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         super().__init__()
         self.envelopes: list[tuple[str, list[str]]] = []
-        self.port = 0
+        self.port = port or 0
+        self._fixed_port = port is not None
         self._controller: Controller | None = None
 
     def _sink(self, message: EmailMessage, envelope: Any) -> None:
@@ -138,7 +139,7 @@ class SmtpReceiver(_Receiver[EmailMessage]):
         # aiosmtpd needs a concrete port; another process may take the one we
         # picked before we bind it, so try a few.
         for _attempt in range(5):
-            port = closed_port()
+            port = self.port if self._fixed_port else closed_port()
             controller = Controller(
                 _SmtpHandler(self._sink), hostname="127.0.0.1", port=port, ready_timeout=10
             )

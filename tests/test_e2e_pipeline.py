@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email.message
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,3 +172,51 @@ def check_alert_mail(
         or f"<strong>{term}</strong>" in html
     )
     assert term in text
+
+
+def test_config_edits_apply_without_restart_and_bad_edits_change_nothing(
+    tmp_path: Path, newsroom: Newsroom, smtp: SmtpReceiver, shared_redis_url: str
+) -> None:
+    newsroom.publish(S300)
+    config = tmp_path / "config"
+    write_config(config, newsroom.site, smtp)
+    wirewatch = Wirewatch(config, tmp_path / "data", shared_redis_url)
+    store = Store.from_url(shared_redis_url)
+    wirewatch.start()
+    try:
+        smtp.wait_for(1, timeout=60)
+
+        # A new rule, live within a tick: the next grain story alerts under it.
+        rules = config / "rules.yaml"
+        rules.write_text(
+            rules.read_text()
+            + "  - id: grain\n    query: '\"grain exports\"'\n    notify: [analysts]\n"
+        )
+        newsroom.publish(GRAIN)
+        smtp.wait_for(2, timeout=60)
+        assert f"grain: {GRAIN.title}" in by_subject(smtp)
+
+        # An invalid edit is reported and the last good config stays in force.
+        good_rules = rules.read_text()
+        rules.write_text(good_rules.replace("'\"grain exports\"'", "'(grain exports'"))
+        status = wait_until(
+            lambda: (r := wirewatch.cli("status")).returncode == 0 and "rejected" in r.stdout and r,
+            30,
+            "status to report the rejected config",
+        )
+        assert "rules.yaml:" in status.stdout and "column" in status.stdout
+        newsroom.publish(LATER)
+        smtp.wait_for(3, timeout=60)
+        assert f"s300-iran: {LATER.title}" in by_subject(smtp)
+        assert wirewatch.alive()
+
+        # Fixed again: the error is gone.
+        rules.write_text(good_rules)
+        wait_until(
+            lambda: "rejected" not in wirewatch.cli("status").stdout, 30, "the error to clear"
+        )
+        wait_until(lambda: settled(store, 3), 30, "deliveries to finish")
+        assert len(smtp.items) == 3
+    finally:
+        if wirewatch.alive():
+            assert wirewatch.stop() == 0, wirewatch.log()

@@ -18,10 +18,10 @@ CASES: list[tuple[str, str, bool]] = [
     ("iran", "Tehran", False),
     ("IRAN", "iran", True),
     # `"arms deal"`: the words in this order, adjacent, any separators between
-    ("\"arms deal\"", "a new arms deal was signed", True),
-    ("\"arms deal\"", "Arms - Deal", True),
-    ("\"arms deal\"", "a deal on arms", False),
-    ("\"arms deal\"", "arms trade deal", False),
+    ('"arms deal"', "a new arms deal was signed", True),
+    ('"arms deal"', "Arms - Deal", True),
+    ('"arms deal"', "a deal on arms", False),
+    ('"arms deal"', "arms trade deal", False),
     # compound term
     ("S-300", "the S-300 system", True),
     ("S-300", "the S300 system", True),
@@ -40,9 +40,9 @@ CASES: list[tuple[str, str, bool]] = [
     ("sanction*", "Sanctioned banks", True),
     ("sanction*", "sanction", True),
     ("sanction*", "unsanctioned", False),
-    ("\"sanction* relief\"", "sanctions relief talks", True),
-    ("\"sanction* relief\"", "relief from sanctions", False),
-    ("\"new sanction* on\"", "new sanctions on Iran", True),
+    ('"sanction* relief"', "sanctions relief talks", True),
+    ('"sanction* relief"', "relief from sanctions", False),
+    ('"new sanction* on"', "new sanctions on Iran", True),
     # AND, implicit AND
     ("iran AND oil", "Iran sells oil", True),
     ("iran AND oil", "Iran sells gas", False),
@@ -69,7 +69,7 @@ CASES: list[tuple[str, str, bool]] = [
     # lower-case operators are plain words
     ("war and peace", "War and Peace", True),
     ("war and peace", "war, peace", False),
-    ("\"to be or not\"", "to be or not to be", True),
+    ('"to be or not"', "to be or not to be", True),
     ("not", "not now", True),
     ("not", "now", False),
     # NEAR
@@ -82,8 +82,8 @@ CASES: list[tuple[str, str, bool]] = [
     ("iran NEAR/0 oil", "Iran sells oil", False),
     ("S-300 NEAR/1 iran", "S-300 to Iran", True),  # S-300 counts as two words
     ("S-300 NEAR/0 iran", "S 300 to Iran", False),
-    ("\"arms deal\" NEAR/2 (iran OR iraq)", "Iraq signs arms deal", True),
-    ("\"arms deal\" NEAR/2 (iran OR iraq)", "Syria signs arms deal", False),
+    ('"arms deal" NEAR/2 (iran OR iraq)', "Iraq signs arms deal", True),
+    ('"arms deal" NEAR/2 (iran OR iraq)', "Syria signs arms deal", False),
     ("oil iran NEAR/1 gas", "oil; Iran and gas", True),  # NEAR binds tighter than AND
     ("oil iran NEAR/1 gas", "Iran and gas", False),
     ("iran NEAR/3 oil", "Iran talks.\n\nNothing more.", False),
@@ -94,10 +94,10 @@ CASES: list[tuple[str, str, bool]] = [
     ("text:iran", "<body>Iran votes", True),
     ("text:iran", "<title>Iran votes", False),
     ("text:(iran OR iraq)", "<body>Iraq votes", True),
-    ("title:\"arms deal\"", "<title>Arms deal", True),
+    ('title:"arms deal"', "<title>Arms deal", True),
     ("iran", "<title>Iran", True),  # default: title, summary and body
     ("iran", "<summary>Iran", True),
-    ("\"arms deal\"", "<title>new arms<summary>deal signed", False),  # never across fields
+    ('"arms deal"', "<title>new arms<summary>deal signed", False),  # never across fields
     ("iran NEAR/5 oil", "<title>Iran<body>oil", False),
     # regular expressions on the normalized text
     ("/S-?[34]00/", "the S-400 and", True),
@@ -108,8 +108,8 @@ CASES: list[tuple[str, str, bool]] = [
     ("title:/votes$/", "<body>Iran votes", False),
     # words: punctuation, apostrophes and the periods of U.S. separate words
     ("U.S.", "the U.S. Navy", True),
-    ("\"us navy\"", "the U.S. Navy", False),
-    ("\"u s navy\"", "the U.S. Navy", True),
+    ('"us navy"', "the U.S. Navy", False),
+    ('"u s navy"', "the U.S. Navy", True),
     ("navy", "(navy)", True),
     # letters and digits
     ("covid", "COVID19 cases", True),
@@ -150,8 +150,16 @@ CASES: list[tuple[str, str, bool]] = [
     ("\u5317\u4eac", "\u5357\u4eac", False),
     ("bei jing", "\u5317\u4eac", False),
     ("\u6771\u4eac", "\u79c1\u306f\u6771\u4eac\u306b\u884c\u304d\u307e\u3059", True),  # Japanese
-    ("\u0e01\u0e23\u0e38\u0e07\u0e40\u0e17\u0e1e", "\u0e44\u0e1b\u0e01\u0e23\u0e38\u0e07\u0e40\u0e17\u0e1e\u0e04\u0e23\u0e31\u0e1a", True),  # noqa: E501  Thai
-    ("\u1019\u103c\u1014\u103a\u1019\u102c", "\u1019\u103c\u1014\u103a\u1019\u102c\u1014\u102d\u102f\u1004\u103a\u1004\u1036", True),  # noqa: E501  Myanmar
+    (
+        "\u0e01\u0e23\u0e38\u0e07\u0e40\u0e17\u0e1e",
+        "\u0e44\u0e1b\u0e01\u0e23\u0e38\u0e07\u0e40\u0e17\u0e1e\u0e04\u0e23\u0e31\u0e1a",
+        True,
+    ),  # noqa: E501  Thai
+    (
+        "\u1019\u103c\u1014\u103a\u1019\u102c",
+        "\u1019\u103c\u1014\u103a\u1019\u102c\u1014\u102d\u102f\u1004\u103a\u1004\u1036",
+        True,
+    ),  # noqa: E501  Myanmar
     ("\u5317\u4eac NEAR/2 iran", "\u5317\u4eac\u548ciran", True),
 ]
 

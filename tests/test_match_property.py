@@ -62,11 +62,14 @@ REGEXES = ["/s-?300/", "/caf/", "/iran\\b/", "/\u0448\u043e\u0439/"]
 
 @st.composite
 def texts(draw: st.DrawFn) -> str:
-    parts = draw(st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=14))
+    parts = draw(
+        st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(SEPARATORS)), max_size=14)
+    )
     return "".join(word + sep for word, sep in parts)
 
 
 documents = st.builds(Document, texts(), texts(), texts())
+
 
 @st.composite
 def _proximal(draw: st.DrawFn) -> str:

@@ -59,11 +59,13 @@ def test_feed_fixture(name: str) -> None:
     assert feed.title == expected["title"]
     if "problem" in expected:
         assert feed.problem == expected["problem"]
-    actual = [_entry_json(entry) for entry in feed.entries]
-    # Charset fixtures list only the fields that decoding can get wrong.
-    actual = [{key: got[key] for key in want} for got, want in zip(actual, expected["entries"])]
-    assert actual == expected["entries"]
     assert len(feed.entries) == len(expected["entries"])
+    # Charset fixtures list only the fields that decoding can get wrong.
+    actual = [
+        {key: got[key] for key in want}
+        for got, want in zip(map(_entry_json, feed.entries), expected["entries"], strict=True)
+    ]
+    assert actual == expected["entries"]
 
 
 @pytest.mark.parametrize("name", _cases())

@@ -1,10 +1,10 @@
 """The config in force: reloaded when its files change, never replaced by a broken one.
 
 Each task asks `LiveConfig.current()`. A changed file is loaded and
-validated as a whole; if it fails, the error is logged and stored for
-`wirewatch status`, and the last good config stays in force. The last good
-files are also kept in Redis, so a worker that starts while the files are
-broken still runs on what last worked.
+validated as a whole; if it fails, the error is logged, and the last good
+config stays in force. `wirewatch status` reads the files the same way to
+show the error. The last good files are also kept in Redis, so a worker
+that starts while the files are broken still runs on what last worked.
 """
 
 from __future__ import annotations
@@ -69,7 +69,6 @@ class LiveConfig:
         except (ConfigError, OSError) as exc:
             self.error = str(exc)
             log.error("config rejected, the last good config stays in force:\n%s", exc)
-            self.store.set_config_error(self.error)
             if self._config is None:
                 self._config = self._from_snapshot()
             return

@@ -217,7 +217,11 @@ def build_article(
     response = fetch(client, entry.url, limits)
     page = extract_article(response.content, url=response.url, strip=source.strip)
     if page is None or not page.text.strip():
-        log.info("article=%s source=%s: no article text on the page, using the feed's", article_id, source.id)
+        log.info(
+            "article=%s source=%s: no article text on the page, using the feed's",
+            article_id,
+            source.id,
+        )
         return base
     return replace(
         base,

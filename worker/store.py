@@ -19,7 +19,6 @@ Key layout (all under the `ww:` prefix, so a shared Redis stays readable):
     ww:digest-sent:{rule}     string time of the digest window last sent
     ww:rate:{rule}:{hour}     string instant alerts sent in that hour
     ww:config:good            string JSON of the config files last loaded without error
-    ww:config:error           string the current config error, if any
     ww:heartbeat              string time of the last tick
 
 Every write that a retried task may repeat is idempotent (NX, or guarded by
@@ -134,6 +133,19 @@ class DeliveryRecord:
     title: str  # what the delivery is about, for status and alerts listings
 
 
+def _text(value: object) -> str:
+    # The client decodes responses, but redis-py types every reply as bytes | str.
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _texts(values: object) -> list[str]:
+    return [_text(v) for v in values]  # type: ignore[attr-defined]
+
+
+def _mapping(data: object) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in data.items()}  # type: ignore[attr-defined]
+
+
 class Store:
     """Typed operations on wirewatch's Redis state."""
 
@@ -198,7 +210,7 @@ class Store:
             self.redis.delete(*(f"{P}claim:{sid}" for sid in source_ids))
 
     def source_state(self, source_id: str) -> SourceState:
-        return SourceState.from_hash(self.redis.hgetall(f"{P}source:{source_id}"))
+        return SourceState.from_hash(_mapping(self.redis.hgetall(f"{P}source:{source_id}")))
 
     def save_source_state(self, source_id: str, **fields: str | int | float | None) -> None:
         mapping = {k: ("" if v is None else v) for k, v in fields.items()}
@@ -272,7 +284,7 @@ class Store:
         raw = self.redis.get(f"{P}article:{article_id}")
         if not raw:
             return None
-        return Article.from_json(json.loads(zlib.decompress(bytes.fromhex(raw))))
+        return Article.from_json(json.loads(zlib.decompress(bytes.fromhex(_text(raw)))))
 
     # -- alerts ------------------------------------------------------------
 
@@ -302,7 +314,7 @@ class Store:
         self.redis.hset(f"{P}alert:{key}", "mode", mode)
 
     def get_alert(self, key: str) -> AlertRecord | None:
-        data = self.redis.hgetall(f"{P}alert:{key}")
+        data = _mapping(self.redis.hgetall(f"{P}alert:{key}"))
         if not data or "rule_id" not in data:
             return None
         return AlertRecord(
@@ -319,7 +331,7 @@ class Store:
         return list(json.loads(raw)) if raw else []
 
     def recent_alerts(self, since: float) -> list[str]:
-        return list(self.redis.zrangebyscore(f"{P}alerts", since, "+inf"))
+        return _texts(self.redis.zrangebyscore(f"{P}alerts", since, "+inf"))
 
     def count_instant(self, rule_id: str, now: float) -> int:
         """Count one instant alert of a rule in the current hour; returns the new count."""
@@ -335,7 +347,7 @@ class Store:
         self.redis.zadd(f"{P}digest:{rule_id}", {alert_key: now}, nx=True)
 
     def digest_pending(self, rule_id: str) -> list[str]:
-        return list(self.redis.zrange(f"{P}digest:{rule_id}", 0, -1))
+        return _texts(self.redis.zrange(f"{P}digest:{rule_id}", 0, -1))
 
     def digest_last_sent(self, rule_id: str) -> float | None:
         raw = self.redis.get(f"{P}digest-sent:{rule_id}")
@@ -382,7 +394,7 @@ class Store:
         return True
 
     def get_delivery(self, key: str) -> DeliveryRecord | None:
-        data = self.redis.hgetall(f"{P}delivery:{key}")
+        data = _mapping(self.redis.hgetall(f"{P}delivery:{key}"))
         if not data or "kind" not in data:
             return None
         return DeliveryRecord(
@@ -403,7 +415,7 @@ class Store:
         return [r for r in records if r is not None]
 
     def take_due_deliveries(self, now: float, lease: float, limit: int = 500) -> list[str]:
-        return list(self._take_due(keys=[f"{P}outbox"], args=[now, now + lease, limit]))
+        return _texts(self._take_due(keys=[f"{P}outbox"], args=[now, now + lease, limit]))
 
     def record_attempt(self, key: str, ok: bool, detail: str, now: float) -> int:
         hkey = f"{P}delivery:{key}"
@@ -439,31 +451,19 @@ class Store:
 
     def undelivered(self) -> list[DeliveryRecord]:
         """Deliveries still pending, and those that finally failed."""
-        keys = list(self.redis.zrange(f"{P}outbox", 0, -1))
+        keys = _texts(self.redis.zrange(f"{P}outbox", 0, -1))
+        keys += sorted(_texts(self.redis.smembers(f"{P}failed")))
         records = [self.get_delivery(k) for k in keys]
-        failed = [
-            self.get_delivery(k) for k in self.redis.smembers(f"{P}failed")  # type: ignore[union-attr]
-        ]
-        return [r for r in records + failed if r is not None]
+        return [r for r in records if r is not None]
 
     # -- config snapshot ---------------------------------------------------
 
     def save_good_config(self, files: Mapping[str, str]) -> None:
-        pipe = self.redis.pipeline()
-        pipe.set(f"{P}config:good", json.dumps(dict(files)))
-        pipe.delete(f"{P}config:error")
-        pipe.execute()
+        self.redis.set(f"{P}config:good", json.dumps(dict(files)))
 
     def good_config(self) -> dict[str, str] | None:
         raw = self.redis.get(f"{P}config:good")
         return json.loads(raw) if raw else None
-
-    def set_config_error(self, message: str) -> None:
-        self.redis.set(f"{P}config:error", message)
-
-    def config_error(self) -> str | None:
-        value = self.redis.get(f"{P}config:error")
-        return str(value) if value else None
 
     def queue_depth(self, queue: str = "celery") -> int:
         return int(self.redis.llen(queue))

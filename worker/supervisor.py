@@ -87,6 +87,10 @@ def _config_usable(config_dir: Path, env: dict[str, str]) -> bool:
     return True
 
 
+def _role(child: subprocess.Popen[bytes]) -> str:
+    return str(_role(child)) if isinstance(child.args, list) else str(child.args)
+
+
 def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
     stop = threading.Event()
 
@@ -100,7 +104,7 @@ def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
         while not stop.wait(0.5):
             dead = [c for c in children if c.poll() is not None]
             if dead:
-                log.error("%s exited with %s; stopping", dead[0].args[4], dead[0].returncode)
+                log.error("%s exited with %s; stopping", _role(dead[0]), dead[0].returncode)
                 break
         # Beat (the last child) first, so nothing new is queued while the worker drains.
         for child in reversed(children):
@@ -121,6 +125,6 @@ def _stop_child(child: subprocess.Popen[bytes]) -> None:
     try:
         child.wait(STOP_GRACE)
     except subprocess.TimeoutExpired:
-        log.warning("%s did not stop in %.0fs, killing it", child.args[4], STOP_GRACE)
+        log.warning("%s did not stop in %.0fs, killing it", _role(child), STOP_GRACE)
         child.kill()
         child.wait()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from worker.cli.common import config_option, iso, load_or_exit, store_or_exit
+from worker.cli.common import config_option, iso, live_config_or_exit, store_or_exit
 from worker.config import parse_duration
 
 __all__ = ["command"]
@@ -21,8 +21,8 @@ __all__ = ["command"]
 @config_option
 def command(since: str, rule_id: str | None, as_json: bool, config_path: Path | None) -> None:
     """Recent alerts, newest last, with each target's delivery state."""
-    config = load_or_exit(config_path)
     store = store_or_exit()
+    config, _ = live_config_or_exit(config_path, store)
     try:
         window = parse_duration(since)
     except ValueError as exc:

@@ -10,10 +10,18 @@ import click
 
 from worker.config import Config, load_config
 from worker.errors import ConfigError, WirewatchError
+from worker.live_config import LiveConfig
 from worker.runtime import config_dir, get_store
 from worker.store import Store
 
-__all__ = ["ago", "config_option", "iso", "load_or_exit", "store_or_exit"]
+__all__ = [
+    "ago",
+    "config_option",
+    "iso",
+    "live_config_or_exit",
+    "load_or_exit",
+    "store_or_exit",
+]
 
 config_option = click.option(
     "--config",
@@ -30,6 +38,20 @@ def load_or_exit(config_path: Path | None, code: int = 2) -> Config:
     except ConfigError as exc:
         click.echo(f"wirewatch: the config has errors:\n{exc}", err=True)
         sys.exit(code)
+
+
+def live_config_or_exit(config_path: Path | None, store: Store) -> tuple[Config, str | None]:
+    """The config in force and the current file error, as the worker sees them.
+
+    For commands that report on a running worker: broken files must not stop
+    them, since showing that the files are broken is part of their job.
+    """
+    live = LiveConfig(config_path or config_dir(), store)
+    config = live.current()
+    if config is None:
+        click.echo(f"wirewatch: no valid config yet:\n{live.error}", err=True)
+        sys.exit(2)
+    return config, live.error
 
 
 def store_or_exit() -> Store:

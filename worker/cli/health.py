@@ -14,7 +14,10 @@ __all__ = ["command"]
 
 @click.command("health")
 @click.option(
-    "--max-age", default=60.0, show_default=True, help="Seconds since the last tick that count as healthy."
+    "--max-age",
+    default=60.0,
+    show_default=True,
+    help="Seconds since the last tick that count as healthy.",
 )
 def command(max_age: float) -> None:
     """Exit 0 if a tick ran in the last --max-age seconds (beat sent it, a worker ran it)."""

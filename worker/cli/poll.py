@@ -86,5 +86,7 @@ def _show(article: Article, rule_ids: list[str], as_json: bool) -> None:
         click.echo(json.dumps(record, ensure_ascii=False))
         return
     matched = ", ".join(rule_ids) if rule_ids else "no rule"
-    click.echo(f"- {article.title}\n  {article.url}\n  {published or 'no date'}"
-               f" · {len(article.body or article.summary)} chars · {matched}")
+    click.echo(
+        f"- {article.title}\n  {article.url}\n  {published or 'no date'}"
+        f" · {len(article.body or article.summary)} chars · {matched}"
+    )

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from worker.cli.common import ago, config_option, load_or_exit, store_or_exit
+from worker.cli.common import ago, config_option, live_config_or_exit, store_or_exit
 
 __all__ = ["command"]
 
@@ -19,8 +19,8 @@ __all__ = ["command"]
 @config_option
 def command(as_json: bool, config_path: Path | None) -> None:
     """Per source: last poll, result, items, next due, errors; queues; undelivered alerts."""
-    config = load_or_exit(config_path)
     store = store_or_exit()
+    config, config_error = live_config_or_exit(config_path, store)
     now = time.time()
     sources = []
     for source in config.sources:
@@ -52,7 +52,7 @@ def command(as_json: bool, config_path: Path | None) -> None:
         for d in store.undelivered()
     ]
     report: dict[str, Any] = {
-        "config_error": store.config_error(),
+        "config_error": config_error,
         "sources": sources,
         "queue": store.queue_depth(),
         "outbox": store.outbox_size(),
@@ -68,7 +68,9 @@ def _print(report: dict[str, Any], now: float) -> None:
     if report["config_error"]:
         click.secho("config rejected (the last good config is in force):", fg="red")
         click.echo(report["config_error"])
-    click.echo(f"{'source':<24} {'last poll':<10} {'result':<14} {'items':>5} {'next due':<10} errors")
+    click.echo(
+        f"{'source':<24} {'last poll':<10} {'result':<14} {'items':>5} {'next due':<10} errors"
+    )
     for s in report["sources"]:
         line = (
             f"{s['id']:<24} {ago(s['last_poll'], now):<10} {s['result'] or '-':<14} "

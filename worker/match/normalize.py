@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from bisect import bisect_left
+from bisect import bisect_right
 from functools import lru_cache
-from itertools import accumulate, pairwise
+from itertools import accumulate, compress, pairwise
+from operator import add, sub
 
 from unidecode import unidecode
 
@@ -262,12 +263,21 @@ def normalize_text(text: str) -> NormText:
     return NormText("".join(pieces), starts, ends, accents)
 
 
-def _accents_in(norm: NormText, start: int, end: int) -> Accents:
-    if not norm.accents:
-        return ()
-    return tuple(
-        (pos - start, letter) for pos, letter in sorted(norm.accents.items()) if start <= pos < end
-    )
+def _token_table(norm: NormText) -> tuple[list[str], list[tuple[int, int]], dict[int, Accents]]:
+    """Tokens of folded text, their original offsets, and accents by token index."""
+    tokens: list[str] = []
+    folded: list[tuple[int, int]] = []
+    for match in _TOKEN_RE.finditer(norm.text):
+        tokens.append(match.group())
+        folded.append(match.span())
+    spans = [norm.original(start, end) for start, end in folded]
+    accents: dict[int, list[tuple[int, str]]] = {}
+    starts = [start for start, _ in folded]
+    for position, letter in sorted(norm.accents.items()):
+        index = bisect_right(starts, position) - 1
+        if index >= 0 and position < folded[index][1]:
+            accents.setdefault(index, []).append((position - starts[index], letter))
+    return tokens, spans, {index: tuple(found) for index, found in accents.items()}
 
 
 def tokenize(text: str) -> list[tuple[str, int, int, Accents]]:
@@ -276,12 +286,11 @@ def tokenize(text: str) -> list[tuple[str, int, int, Accents]]:
     Used for rule terms and by the reference evaluator; `FieldText` gets the
     same tokens faster for articles.
     """
-    norm = normalize_text(text)
-    tokens = []
-    for match in _TOKEN_RE.finditer(norm.text):
-        start, end = norm.original(match.start(), match.end())
-        tokens.append((match.group(), start, end, _accents_in(norm, match.start(), match.end())))
-    return tokens
+    tokens, spans, accents = _token_table(normalize_text(text))
+    return [
+        (token, start, end, accents.get(index, ()))
+        for index, (token, (start, end)) in enumerate(zip(tokens, spans, strict=True))
+    ]
 
 
 TermWords = tuple[tuple[str, bool, Accents], ...]
@@ -292,6 +301,7 @@ TermWords = tuple[tuple[str, bool, Accents], ...]
 _LOWER_OR_SPACE = bytes(
     ord(chr(b).lower()) if chr(b).isalnum() else 0x20 for b in range(128)
 ) + bytes(128)
+_ASCII_BYTES = bytes(range(128))
 _CLASS = bytes(
     (ord("a") if chr(b).isalpha() else ord("0") if chr(b).isdigit() else 0x20) for b in range(128)
 ) + bytes(128)
@@ -299,25 +309,55 @@ _CLASS = bytes(
 
 def _ascii_tokens(raw: bytes) -> list[str]:
     lowered = raw.translate(_LOWER_OR_SPACE)
-    classes = raw.translate(_CLASS)
-    if b"a0" in classes or b"0a" in classes:
-        lowered = b" ".join(_split_at(lowered, _class_changes(classes)))
+    cuts = _class_changes(raw)
+    if cuts:
+        lowered = b" ".join(_split_at(lowered, cuts))
     return lowered.decode("ascii").split()
 
 
-def _class_changes(classes: bytes) -> list[int]:
+def _ascii_offsets(raw: bytes) -> tuple[list[int], list[int]]:
+    """Start and end of every token of `_ascii_tokens(raw)`, without a Python loop."""
+    parts = raw.translate(_LOWER_OR_SPACE).split(b" ")
+    lengths = list(map(len, parts))
+    # Part i ends after the lengths of parts 0..i and the i spaces between them.
+    ends = list(map(add, accumulate(lengths), range(len(lengths))))
+    starts = list(map(sub, ends, lengths))
+    starts, ends = list(compress(starts, lengths)), list(compress(ends, lengths))
+    cuts = _class_changes(raw)
+    if cuts:  # where a letter meets a digit, one token becomes two
+        starts, ends = sorted(starts + cuts), sorted(ends + cuts)
+    return starts, ends
+
+
+def _class_changes(raw: bytes) -> list[int]:
+    """Offsets where a letter meets a digit (or the other way round)."""
+    classes = raw.translate(_CLASS)
+    # Digits are rare in prose: hopping from one to the next with find() beats
+    # searching "a0" in text that is mostly "a", or a regex scan.
     cuts: list[int] = []
-    for pair in (b"a0", b"0a"):
-        index = classes.find(pair)
-        while index >= 0:
-            cuts.append(index + 1)
-            index = classes.find(pair, index + 1)
-    return sorted(cuts)
+    letter, digit, size = ord("a"), ord("0"), len(classes)
+    index = classes.find(b"0")
+    while index >= 0:
+        if index > 0 and classes[index - 1] == letter:
+            cuts.append(index)
+        end = index + 1
+        while end < size and classes[end] == digit:
+            end += 1
+        if end < size and classes[end] == letter:
+            cuts.append(end)
+        index = classes.find(b"0", end)
+    return cuts
 
 
 def _split_at(data: bytes, cuts: list[int]) -> list[bytes]:
     bounds = [0, *cuts, len(data)]
     return [data[a:b] for a, b in pairwise(bounds)]
+
+
+def _non_ascii(text: str) -> set[str]:
+    # Dropping the ASCII bytes of the UTF-8 form is far cheaper than set(text).
+    multibyte = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+    return set(multibyte.decode("utf-8", "surrogatepass"))
 
 
 @lru_cache(maxsize=4096)
@@ -328,40 +368,44 @@ def _is_plain_separator(char: str) -> bool:
 
 
 class FieldText:
-    """One field of an article, tokenized for matching; offsets computed on demand."""
+    """One field of an article, tokenized for matching; offsets computed on demand.
 
-    __slots__ = ("_cumulative", "_norm", "_spans", "_token_accents", "joined", "text", "tokens")
+    Offsets and accents are only needed for the spans of rules that matched,
+    so they are worked out the first time they are asked for.
+    """
+
+    __slots__ = (
+        "_accents",
+        "_cursor",
+        "_ends",
+        "_norm",
+        "_raw",
+        "_starts",
+        "joined",
+        "text",
+        "tokens",
+    )
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._norm: NormText | None = None
-        self._spans: list[tuple[int, int]] | None = None
-        self._token_accents: dict[int, Accents] | None = None
-        self._cumulative: list[int] | None = None
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._accents: dict[int, Accents] | None = None
+        self._cursor = (0, 0)  # a position in `joined` and the spaces before it
+        # ASCII bytes with the same offsets as the text, when there is a fast path.
+        self._raw: bytes | None = None
         if text.isascii():
-            self.tokens = _ascii_tokens(text.encode("ascii"))
-        elif all(_is_plain_separator(c) for c in set(text) if not c.isascii()):
+            self._raw = text.encode("ascii")
+        elif all(map(_is_plain_separator, _non_ascii(text))):
             # Each non-ASCII char becomes one '?', a separator: offsets unchanged.
-            self.tokens = _ascii_tokens(text.encode("ascii", "replace"))
+            self._raw = text.encode("ascii", "replace")
+        if self._raw is not None:
+            self.tokens = _ascii_tokens(self._raw)
         else:
-            self._general()
+            self.tokens = _TOKEN_RE.findall(self.norm().text)
         # One space around every token lets the automaton find whole words.
         self.joined = f" {' '.join(self.tokens)} " if self.tokens else ""
-
-    def _general(self) -> None:
-        norm = self.norm()
-        tokens: list[str] = []
-        spans: list[tuple[int, int]] = []
-        accents: dict[int, Accents] = {}
-        for index, match in enumerate(_TOKEN_RE.finditer(norm.text)):
-            tokens.append(match.group())
-            spans.append(norm.original(match.start(), match.end()))
-            found = _accents_in(norm, match.start(), match.end())
-            if found:
-                accents[index] = found
-        self.tokens = tokens
-        self._spans = spans
-        self._token_accents = accents
 
     def norm(self) -> NormText:
         """The folded text, for regular expressions."""
@@ -369,32 +413,38 @@ class FieldText:
             self._norm = normalize_text(self.text)
         return self._norm
 
+    def _locate(self) -> None:
+        if self._accents is not None:
+            return
+        if self._raw is not None:
+            self._starts, self._ends = _ascii_offsets(self._raw)
+            self._accents = {}
+            return
+        _, spans, self._accents = _token_table(self.norm())
+        self._starts = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
+
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Original offsets covering tokens first..last (inclusive)."""
-        if self._spans is None:
-            self._spans = self._ascii_spans()
-        return self._spans[first][0], self._spans[last][1]
-
-    def _ascii_spans(self) -> list[tuple[int, int]]:
-        # Only the fast path gets here: the text (with '?' for separators) is
-        # ASCII, so the general tokenizer's offsets on it are the original ones.
-        ascii_text = self.text.encode("ascii", "replace").decode("ascii").lower()
-        return [m.span() for m in _TOKEN_RE.finditer(ascii_text)]
+        self._locate()
+        return self._starts[first], self._ends[last]
 
     def accents(self, index: int) -> Accents:
         """Accented letters of token `index` as (offset in token, letter)."""
-        if self._token_accents is None:
+        if self._raw is not None:
             return ()
-        return self._token_accents.get(index, ())
+        self._locate()
+        assert self._accents is not None
+        return self._accents.get(index, ())
 
     def token_at(self, joined_position: int) -> int:
         """Index of the token starting at `joined_position` in `joined`."""
-        if self._cumulative is None:
-            self._cumulative = list(accumulate(map(len, self.tokens)))
-        cumulative = self._cumulative
-        # Token k starts at 1 + k + (total length of tokens before k).
-        return bisect_left(
-            range(len(cumulative)),
-            joined_position,
-            key=lambda k: 1 + k + (cumulative[k - 1] if k else 0),
-        )
+        # Token k follows the (k+1)-th space. Automaton hits come roughly in
+        # order, so counting from the last answer keeps this linear per field.
+        position, spaces = self._cursor
+        if joined_position >= position:
+            spaces += self.joined.count(" ", position, joined_position)
+        else:
+            spaces -= self.joined.count(" ", joined_position, position)
+        self._cursor = (joined_position, spaces)
+        return spaces - 1

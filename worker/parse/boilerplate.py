@@ -32,7 +32,7 @@ _APPEAL = re.compile(
     | \bnewsletters?\b.*\b(?:sign\ up|subscribe)\b
     | \bdelivered\ (?:to|through)\ your\ (?:inbox|letterbox|door)\b
     | \blike\ this\ story\b | \bshare\ it\ with\ a\ friend\b | \btell\ us\ what\ you\ think\b
-    | \bclick\ here\b | \bhave\ a\ tip\?
+    | \bhave\ a\ tip\?
     | \bfollow\ (?:us|\w+(?:\ \w+)?)\ on\ (?:twitter|facebook|instagram)\b
     """,
     re.IGNORECASE | re.VERBOSE,
@@ -40,8 +40,8 @@ _APPEAL = re.compile(
 # Whole short lines that label or link rather than say something.
 _LABEL = re.compile(
     r"""
-    ^(?:read\ (?:more|also|next)|also\ read|more\ on\ this(?:\ story|\ topic)?|most\ (?:read|popular)
-       |trending(?:\ now)?|top\ stories|editor'?s\ picks|further\ reading
+    ^(?:read\ (?:more|also|next)|also\ read|more\ on\ this(?:\ story|\ topic)?
+       |most\ (?:read|popular)|trending(?:\ now)?|top\ stories|editor'?s\ picks|further\ reading
        |related(?:\ (?:post|posts|articles?|stories|coverage))?|see\ (?:more|also)
        |more|also|you\ may\ also\ like|don'?t\ miss|recommended|advertisement|tags?|comments?
        |share(?:\ this(?:\ article|\ story)?)?)\s*(?:[:.…|]|$)

@@ -108,15 +108,13 @@ def decode(data: bytes, content_type: str | None = None) -> Decoded:
         label for label in (charset_from_content_type(content_type), _declared_in(data)) if label
     ]
     try:
-        text = data.decode("utf-8")
+        return Decoded(data.decode("utf-8"), "utf-8", _lie(declared, "utf-8"))
     except UnicodeDecodeError:
         pass
-    else:
-        return Decoded(text, "utf-8", _lie(declared, "utf-8"))
     for label in declared:
-        encoding = _codec(label)
-        if encoding and (text := _clean_decode(data, encoding)) is not None:
-            return Decoded(text, encoding, _lie(declared, encoding))
+        codec = _codec(label)
+        if codec and (text := _clean_decode(data, codec)) is not None:
+            return Decoded(text, codec, _lie(declared, codec))
     guess = _guess(data)
     return Decoded(data.decode(guess, errors="replace"), guess, _lie(declared, guess))
 

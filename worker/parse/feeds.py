@@ -29,7 +29,8 @@ __all__ = ["dedupe_entries", "looks_like_feed", "parse_feed"]
 _XML_ENCODING = re.compile(r"""(<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""", re.IGNORECASE)
 _FEED_CONTENT_TYPES = ("rss+xml", "atom+xml", "rdf+xml", "feed+json")
 _HTML_START = re.compile(r"\A\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", re.I | re.S)
-_FEED_ROOT = re.compile(r"<(?:rss|feed|rdf:RDF|RDF)\b[^>]*>", re.IGNORECASE)
+_FIRST_ELEMENT = re.compile(r"<[A-Za-z_][^>]*>")
+_FEED_ROOT = re.compile(r"<(?:rss|feed|rdf:RDF|RDF)\b", re.IGNORECASE)
 _RSS1_NAMESPACE = "purl.org/rss/1.0"
 
 
@@ -65,11 +66,11 @@ def looks_like_feed(data: bytes, content_type: str | None) -> bool:
         return True
     if is_json_feed(head, content_type, partial=True):
         return True
-    root = _FEED_ROOT.search(head)
-    if not root:
+    root = _FIRST_ELEMENT.search(head)
+    if not root or not _FEED_ROOT.match(root.group(0)):
         return False
-    tag = root.group(0)
-    return not tag.lower().startswith(("<rdf:rdf", "<rdf")) or _RSS1_NAMESPACE in head
+    # RDF is used for much besides RSS 1.0; only its namespace tells them apart.
+    return not root.group(0).lower().startswith("<rdf") or _RSS1_NAMESPACE in head
 
 
 def dedupe_entries(entries: Iterable[FeedEntry]) -> tuple[FeedEntry, ...]:

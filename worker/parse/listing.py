@@ -19,6 +19,7 @@ from worker.parse.urls import absolute_url
 
 __all__ = ["find_feed_links", "parse_listing"]
 
+_PARSER = lxml.html.HTMLParser(encoding="utf-8")
 _FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json"})
 
 
@@ -55,7 +56,8 @@ def parse_listing(
 def find_feed_links(html: bytes, *, url: str) -> list[str]:
     """Absolute urls of the feeds a page advertises, in page order, without repeats."""
     try:
-        root = lxml.html.document_fromstring(decode(html).text)
+        # Bytes, not str: lxml refuses a str that carries an XML encoding declaration.
+        root = lxml.html.document_fromstring(decode(html).text.encode("utf-8"), parser=_PARSER)
     except (etree.ParserError, ValueError):
         return []
     base = absolute_url(_first(root.xpath("//base/@href")), url) or url

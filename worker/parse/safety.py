@@ -1,5 +1,11 @@
 """Refuse XML that declares entities able to read files or expand without bound.
 
+Policy: a DTD may declare internal general entities whose values are short
+literals or character references (old feeds declare `&nbsp;` that way), and
+those are expanded; an external (SYSTEM/PUBLIC), parameter, nested or longer
+entity makes the whole document refused with ExtractError. An external DTD
+subset is allowed and never fetched.
+
 feedparser hands documents to expat (which no longer loads external entities
 and caps amplification) and, when that fails, to a lenient parser of its own;
 checking the DTD here first means neither parser's defaults are relied on.
@@ -20,8 +26,9 @@ _ENTITY_DECL = re.compile(
 )
 _ENTITY_START = re.compile(r"<!ENTITY\b", re.IGNORECASE)
 _CHAR_REF = re.compile(r"&#(?:\d+|x[0-9a-fA-F]+);")
-# Long enough for "&#160;" or "(c) 2004 Example Ltd", too short to amplify.
-_MAX_ENTITY_VALUE = 64
+# Long enough for "&#160;" or "Example Wire Ltd"; a 3-byte reference can then
+# grow the document at most about fivefold.
+_MAX_ENTITY_VALUE = 16
 
 
 def check_xml_safety(text: str) -> None:

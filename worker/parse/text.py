@@ -12,43 +12,10 @@ __all__ = ["clean_line", "fallback_title", "html_to_text", "looks_like_html", "t
 
 # Elements whose start and end break a line: text on either side is a separate paragraph.
 _BLOCKS = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "tr",
-        "ul",
-    ]
+    {"address", "article", "aside", "blockquote", "dd", "div", "dl", "dt", "figcaption"}
+    | {"figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li"}
+    | {"main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th"}
+    | {"thead", "tr", "ul"}
 )
 _DROP = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
 _INLINE_SPACE = re.compile(r"[^\S\n]+")
@@ -77,28 +44,29 @@ def html_to_text(fragment: str) -> str:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (etree.ParserError, ValueError):
         return tidy_text(html.unescape(_TAG.sub(" ", fragment)))
+    return tidy_text("".join(_pieces(root)))
+
+
+def _pieces(root: lxml.html.HtmlElement) -> list[str]:
+    # Iterative, not recursive: a hostile feed can nest markup thousands deep.
     pieces: list[str] = [root.text or ""]
-    _walk(root, pieces)
-    return tidy_text("".join(pieces))
-
-
-def _walk(element: lxml.html.HtmlElement, pieces: list[str]) -> None:
-    for child in element:
-        tag = child.tag if isinstance(child.tag, str) else ""
-        if tag.lower() in _DROP or not tag:
-            # Comments and processing instructions have no text, only a tail.
-            pieces.append(child.tail or "")
+    dropped: lxml.html.HtmlElement | None = None  # inside a script, style...
+    for event, element in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        if element is root or (dropped is not None and element is not dropped):
             continue
-        block = tag.lower() in _BLOCKS
-        if tag.lower() == "br":
-            pieces.append("\n")
-        elif block:
-            pieces.append("\n\n")
-        pieces.append(child.text or "")
-        _walk(child, pieces)
-        if block:
-            pieces.append("\n\n")
-        pieces.append(child.tail or "")
+        if event in ("comment", "pi"):
+            pieces.append(element.tail or "")
+        elif event == "start" and tag in _DROP:
+            dropped = element
+        elif event == "start":
+            pieces.append("\n" if tag == "br" else "\n\n" if tag in _BLOCKS else "")
+            pieces.append(element.text or "")
+        else:
+            dropped = None
+            pieces.append("\n\n" if tag in _BLOCKS else "")
+            pieces.append(element.tail or "")
+    return pieces
 
 
 def tidy_text(text: str) -> str:

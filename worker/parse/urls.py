@@ -68,10 +68,22 @@ def canonical_url(url: str, html_canonical: str | None = None) -> str:
     """The page's canonical address without tracking parameters or fragment.
 
     A rel=canonical / og:url value wins when it is a usable web address; it may
-    be relative to `url`.
+    be relative to `url`. A canonical that points an inner page at the site's
+    home page is a common template bug and is ignored: believing it would make
+    every article of the site look like one already seen.
     """
     chosen = absolute_url(html_canonical, url) if html_canonical else None
+    if chosen and _is_home(chosen) and not _is_home(url):
+        chosen = None
     return _normalize(chosen or url.strip())
+
+
+def _is_home(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.path in ("", "/") and not parts.query
 
 
 def _normalize(url: str) -> str:
