@@ -7,6 +7,7 @@ Exactly-once alerts come on top of that from the outbox in `store`.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import Celery
@@ -91,7 +92,12 @@ app.conf.update(
 
 @beat_init.connect
 def _poll_everything_at_start(**_: Any) -> None:
-    """SPEC: every source is polled right after start."""
-    from worker.tasks import startup
+    """SPEC: every source is polled right after start.
 
-    startup.delay()
+    Done here, in beat before its first tick, so no tick can claim a poll
+    that the start then makes due again.
+    """
+    from worker.runtime import get_store
+
+    if get_store().mark_started(time.time()):
+        log.info("beat started: every source is due now")

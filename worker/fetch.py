@@ -119,14 +119,14 @@ def fetch(
         try:
             with client.stream("GET", current, headers=headers) as response:
                 _check_peer(current, response, limits)
+                if response.status_code == 304:
+                    return _result(current, response, b"")
                 if response.is_redirect:
                     location = response.headers.get("location")
                     if not location:
                         raise FetchError(current, "http", "redirect without a Location header")
                     current = urljoin(current, location)
                     continue
-                if response.status_code == 304:
-                    return _result(current, response, b"")
                 if response.status_code >= 400:
                     raise FetchError(
                         current,

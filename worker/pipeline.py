@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from worker.config import Config, Rule, Source
-from worker.errors import FetchError
+from worker.errors import ExtractError, FetchError
 from worker.fetch import FetchLimits, FetchResult, Validators, fetch
 from worker.match import Document, RuleSet, compile_rules
 from worker.models import Article, FeedEntry, ParsedFeed, RuleMatch
@@ -131,6 +131,8 @@ def poll_source(
         feed = _parse_source(source, response, client, limits)
     except FetchError as exc:
         return PollOutcome(source.id, exc.kind, 0, (), error=str(exc))
+    except ExtractError as exc:  # unsafe XML, an invalid selector: the source is unusable
+        return PollOutcome(source.id, "unparsable", 0, (), error=str(exc))
     if store:
         store.save_source_state(
             source.id,
@@ -155,6 +157,7 @@ def _parse_source(
             link=source.select.link,
             title=source.select.title,
             summary=source.select.summary,
+            content_type=response.content_type,
         )
     if source.type == "feed" or looks_like_feed(response.content, response.content_type):
         return parse_feed(response.content, url=response.url, content_type=response.content_type)
@@ -215,7 +218,9 @@ def build_article(
     if not (source.full_text and entry.url):
         return base
     response = fetch(client, entry.url, limits)
-    page = extract_article(response.content, url=response.url, strip=source.strip)
+    page = extract_article(
+        response.content, url=response.url, strip=source.strip, content_type=response.content_type
+    )
     if page is None or not page.text.strip():
         log.info(
             "article=%s source=%s: no article text on the page, using the feed's",

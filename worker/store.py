@@ -4,6 +4,7 @@ Key layout (all under the `ww:` prefix, so a shared Redis stays readable):
 
     ww:source:{id}            hash   per-source HTTP state and health
     ww:claim:{id}             string time of the last poll claimed by a tick
+    ww:started                string when beat last started: every source is due then
     ww:lock:{name}            string short-lived mutual exclusion (token)
     ww:seen:{id}              zset   "g:<guid>" / "u:<url>" -> first seen
     ww:entry:{article}        string JSON of a feed entry waiting to be processed
@@ -48,13 +49,16 @@ __all__ = [
 
 P = "ww:"
 
-# Claim a poll of a source if its interval has passed since the last claim, in
-# one step, so two beats (or two ticks racing) cannot both claim it.
+# Claim a poll of a source if its interval has passed since the last claim (or
+# it was not polled since beat started), in one step, so two beats (or two
+# ticks racing) cannot both claim it.
 _CLAIM_POLL = """
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local last = redis.call('GET', KEYS[1])
 local now = tonumber(ARGV[1])
 local not_before = tonumber(redis.call('HGET', KEYS[2], 'not_before') or '0')
-if now - last >= tonumber(ARGV[2]) and now >= not_before then
+local started = tonumber(redis.call('GET', KEYS[3]) or '0')
+local due = not last or now - tonumber(last) >= tonumber(ARGV[2]) or tonumber(last) < started
+if due and now >= not_before then
   redis.call('SET', KEYS[1], ARGV[1])
   return 1
 end
@@ -197,17 +201,23 @@ class Store:
     # -- sources -----------------------------------------------------------
 
     def claim_poll(self, source_id: str, interval: float, now: float) -> bool:
-        keys = [f"{P}claim:{source_id}", f"{P}source:{source_id}"]
+        keys = [f"{P}claim:{source_id}", f"{P}source:{source_id}", f"{P}started"]
         return bool(self._claim_poll(keys=keys, args=[now, interval]))
 
     def last_claim(self, source_id: str) -> float | None:
         raw = self.redis.get(f"{P}claim:{source_id}")
         return float(raw) if raw else None
 
-    def reset_claims(self, source_ids: list[str]) -> None:
-        """Make every source due now: wirewatch polls all sources right after it starts."""
-        if source_ids:
-            self.redis.delete(*(f"{P}claim:{sid}" for sid in source_ids))
+    def mark_started(self, now: float, window: float = 60.0) -> bool:
+        """Make every source due at once, as SPEC wants right after start.
+
+        A second beat starting within `window` (two started by mistake, or a
+        quick restart loop) does not make them due a second time.
+        """
+        if not self.redis.set(f"{P}started-guard", now, nx=True, ex=int(window)):
+            return False
+        self.redis.set(f"{P}started", now)
+        return True
 
     def source_state(self, source_id: str) -> SourceState:
         return SourceState.from_hash(_mapping(self.redis.hgetall(f"{P}source:{source_id}")))

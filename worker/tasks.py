@@ -37,7 +37,7 @@ from worker.pipeline import (
 )
 from worker.runtime import config_dir, get_store
 
-__all__ = ["deliver_task", "poll", "process", "startup", "tick"]
+__all__ = ["deliver_task", "poll", "process", "tick"]
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +57,6 @@ def _config() -> Config | None:
     if config is None:
         log.error("no valid config yet; fix the errors reported above (wirewatch check)")
     return config
-
-
-@app.task(name="wirewatch.startup")
-def startup() -> None:
-    """Make every source due at once: SPEC says sources are polled right after start."""
-    config = _config()
-    if config is None:
-        return
-    store = get_store()
-    # Two beats starting together reset the schedule once, not twice.
-    with store.lock("startup", ttl=60) as first:
-        if first:
-            store.reset_claims([source.id for source in config.sources])
-    tick.delay()
 
 
 @app.task(name="wirewatch.tick")

@@ -376,7 +376,6 @@ class FieldText:
 
     __slots__ = (
         "_accents",
-        "_cursor",
         "_ends",
         "_norm",
         "_raw",
@@ -392,7 +391,6 @@ class FieldText:
         self._starts: list[int] = []
         self._ends: list[int] = []
         self._accents: dict[int, Accents] | None = None
-        self._cursor = (0, 0)  # a position in `joined` and the spaces before it
         # ASCII bytes with the same offsets as the text, when there is a fast path.
         self._raw: bytes | None = None
         if text.isascii():
@@ -437,14 +435,17 @@ class FieldText:
         assert self._accents is not None
         return self._accents.get(index, ())
 
-    def token_at(self, joined_position: int) -> int:
-        """Index of the token starting at `joined_position` in `joined`."""
-        # Token k follows the (k+1)-th space. Automaton hits come roughly in
-        # order, so counting from the last answer keeps this linear per field.
-        position, spaces = self._cursor
-        if joined_position >= position:
-            spaces += self.joined.count(" ", position, joined_position)
-        else:
-            spaces -= self.joined.count(" ", joined_position, position)
-        self._cursor = (joined_position, spaces)
-        return spaces - 1
+    def find_word(self, word: str) -> list[int]:
+        """Indexes of the tokens equal to `word`."""
+        needle = f" {word} "
+        joined = self.joined
+        found: list[int] = []
+        cursor = spaces = 0
+        index = joined.find(needle)
+        while index >= 0:
+            # The token after the space at `index` follows the (k+1)-th space.
+            spaces += joined.count(" ", cursor, index + 1)
+            cursor = index + 1
+            found.append(spaces - 1)
+            index = joined.find(needle, index + len(word) + 1)
+        return found
