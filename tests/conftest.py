@@ -8,21 +8,25 @@ import redis
 
 from worker.embedded_redis import EmbeddedRedis
 
-# The machine-wide Redis the suite uses when a test runs wirewatch "with REDIS_URL".
-TEST_REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+# Point this at a Redis server to run the tests that use REDIS_URL against it
+# (its database is flushed); unset, each such test starts a server of its own,
+# so parallel runs on one machine cannot take each other's tasks.
+TEST_REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL")
 
 
 @pytest.fixture
-def shared_redis_url() -> Iterator[str]:
-    """An emptied database on a running Redis server (needed by tests that use REDIS_URL)."""
+def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of an empty Redis server that wirewatch is given as REDIS_URL."""
+    if TEST_REDIS_URL is None:
+        server = EmbeddedRedis(tmp_path_factory.mktemp("redis-server"))
+        yield server.start()
+        server.stop()
+        return
     client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.ConnectionError:
-        pytest.skip(
-            f"needs a Redis server at {TEST_REDIS_URL} "
-            "(start one, or point WIREWATCH_TEST_REDIS_URL at one)"
-        )
+        pytest.fail(f"WIREWATCH_TEST_REDIS_URL={TEST_REDIS_URL} names no running Redis server")
     client.flushdb()
     yield TEST_REDIS_URL
     client.flushdb()

@@ -9,6 +9,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,10 @@ def test_compose_file_is_valid_by_the_compose_specification(compose: dict[str, A
 
 def test_services_are_built_for_a_long_run(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {"redis", "worker", "beat"}
+    always = {name for name, service in services.items() if "profiles" not in service}
+    assert always == {"redis", "worker", "beat"}
+    assert services["flower"]["profiles"] == ["flower"]
+    assert services["metrics"]["profiles"] == ["monitoring"]
     for name, service in services.items():
         assert service["restart"] == "unless-stopped", name
         assert "healthcheck" in service, name
@@ -58,17 +62,19 @@ def test_services_are_built_for_a_long_run(compose: dict[str, Any]) -> None:
 
 def test_every_environment_variable_is_commented() -> None:
     lines = (PROJECT / "docker-compose.yml").read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip().startswith("environment:"))
-    indent = len(lines[start + 1]) - len(lines[start + 1].lstrip())
-    block = []
-    for line in lines[start + 1 :]:
-        if line.strip() and len(line) - len(line.lstrip()) < indent:
-            break
-        block.append(line.strip())
-    variables = [i for i, line in enumerate(block) if line and not line.startswith("#")]
-    assert variables
-    for i in variables:
-        assert block[i - 1].startswith("#"), f"no comment above {block[i]}"
+    starts = [i for i, line in enumerate(lines) if line.strip().startswith("environment:")]
+    assert starts
+    for start in starts:
+        indent = len(lines[start + 1]) - len(lines[start + 1].lstrip())
+        block = []
+        for line in lines[start + 1 :]:
+            if line.strip() and len(line) - len(line.lstrip()) < indent:
+                break
+            block.append(line.strip())
+        variables = [i for i, line in enumerate(block) if line and not line.startswith("#")]
+        assert variables
+        for i in variables:
+            assert block[i - 1].startswith("#"), f"no comment above {block[i]}"
 
 
 def _seconds(text: str) -> int:
@@ -86,7 +92,7 @@ def _local(command: list[str]) -> list[str]:
 
 @pytest.fixture
 def service_env(
-    compose: dict[str, Any], shared_redis_url: str, tmp_path: Path
+    compose: dict[str, Any], redis_server_url: str, tmp_path: Path
 ) -> Iterator[dict[str, str]]:
     config = tmp_path / "config"
     config.mkdir()
@@ -97,7 +103,7 @@ def service_env(
     env = dict(os.environ)
     env.update({k: str(v) for k, v in environment.items() if "${" not in str(v)})
     env.update(
-        REDIS_URL=shared_redis_url,
+        REDIS_URL=redis_server_url,
         WIREWATCH_CONFIG=str(config),
         WIREWATCH_DATA=str(tmp_path),
         HOSTNAME=socket.gethostname(),
@@ -140,6 +146,28 @@ def test_worker_and_beat_commands_run_and_pass_their_healthchecks(
             process.terminate()
         for process in (beat, worker):
             assert process.wait(60) == 0
+
+
+def test_metrics_command_serves_prometheus_metrics(
+    compose: dict[str, Any], service_env: dict[str, str], tmp_path: Path
+) -> None:
+    port = str(_free_port())
+    command = [port if arg == "9108" else arg for arg in compose["services"]["metrics"]["command"]]
+    server = _start(command, service_env, tmp_path)
+    try:
+        body = wait_until(lambda: _get(f"http://127.0.0.1:{port}/metrics"), 60, "/metrics")
+        assert "wirewatch_polls_total" in body and "wirewatch_outbox" in body
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode())
+    except OSError:
+        return None
 
 
 def test_redis_command_runs_with_the_persistence_it_promises(

@@ -96,7 +96,7 @@ def smtp() -> Iterator[SmtpReceiver]:
 @pytest.fixture(params=["redis-url", "embedded"])
 def redis_mode(request: pytest.FixtureRequest) -> str | None:
     if request.param == "redis-url":
-        url: str = request.getfixturevalue("shared_redis_url")
+        url: str = request.getfixturevalue("redis_server_url")
         return url
     return None
 
@@ -175,13 +175,13 @@ def check_alert_mail(
 
 
 def test_config_edits_apply_without_restart_and_bad_edits_change_nothing(
-    tmp_path: Path, newsroom: Newsroom, smtp: SmtpReceiver, shared_redis_url: str
+    tmp_path: Path, newsroom: Newsroom, smtp: SmtpReceiver, redis_server_url: str
 ) -> None:
     newsroom.publish(S300)
     config = tmp_path / "config"
     write_config(config, newsroom.site, smtp)
-    wirewatch = Wirewatch(config, tmp_path / "data", shared_redis_url)
-    store = Store.from_url(shared_redis_url)
+    wirewatch = Wirewatch(config, tmp_path / "data", redis_server_url)
+    store = Store.from_url(redis_server_url)
     wirewatch.start()
     try:
         smtp.wait_for(1, timeout=60)

@@ -120,6 +120,9 @@ def test_missing_file_exits_2(tmp_path: Path) -> None:
 
 class _Page(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path != "/world/missiles":
+            self.send_error(404)
+            return
         body = ARTICLE_HTML.encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -144,10 +147,33 @@ def page_url() -> Iterator[str]:
         server.server_close()
 
 
-def test_url_is_fetched_and_extracted(page_url: str) -> None:
-    code, out, _ = run("moscow AND tehran", page_url)
+@pytest.fixture
+def loopback_config(tmp_path: Path) -> Path:
+    # Only settings.yaml is read; the test page lives on loopback.
+    directory = tmp_path / "config"
+    directory.mkdir()
+    (directory / "settings.yaml").write_text("allow_private_networks: true\n")
+    return directory
+
+
+def test_url_is_fetched_and_extracted(page_url: str, loopback_config: Path) -> None:
+    code, out, _ = run("moscow AND tehran", page_url, "--config", str(loopback_config))
     assert code == 0
     assert "[[Moscow]]" in out
+
+
+def test_url_uses_the_safe_fetcher(page_url: str, tmp_path: Path) -> None:
+    """Without allow_private_networks (the default), a loopback page is refused."""
+    code, _, err = run("moscow", page_url, "--config", str(tmp_path / "no-config"))
+    assert code == 2
+    assert "cannot fetch" in err and "allow_private_networks" in err
+
+
+def test_url_fetch_error(page_url: str, loopback_config: Path) -> None:
+    missing = page_url.replace("/world/missiles", "/missing")
+    code, _, err = run("moscow", missing, "--config", str(loopback_config))
+    assert code == 2
+    assert "cannot fetch" in err and "404" in err
 
 
 def _write_batch(tmp_path: Path, rules: str) -> tuple[Path, Path]:

@@ -30,7 +30,7 @@ CASES: list[tuple[str, str, bool]] = [
     ("S-300", "the S\u2014300 system", True),  # em dash
     ("S-300", "the S\u2212300 system", True),  # minus sign
     ("S-300", "the S\u2011300 system", True),  # non-breaking hyphen
-    ("S-300", "\u0421-300 \u0432 \u0418\u0440\u0430\u043d\u0435", True),  # Cyrillic С-300
+    ("S-300", "\u0421-300 \u0432 \u0418\u0440\u0430\u043d\u0435", True),  # Cyrillic Es, then -300
     ("S-300", "two S-300s", True),
     ("S-300", "the S-3000", False),
     ("S-300", "the XS-300", False),
@@ -102,7 +102,7 @@ CASES: list[tuple[str, str, bool]] = [
     # regular expressions on the normalized text
     ("/S-?[34]00/", "the S-400 and", True),
     ("/S-?[34]00/", "the s300", True),
-    ("/S-?[34]00/", "the \u0421\u2013300", True),  # Cyrillic С, en dash
+    ("/S-?[34]00/", "the \u0421\u2013300", True),  # Cyrillic Es, en dash
     ("/S-?[34]00/", "the S-500", False),
     ("/^iran/", "<title>Iran votes", True),
     ("title:/votes$/", "<body>Iran votes", False),
@@ -154,12 +154,12 @@ CASES: list[tuple[str, str, bool]] = [
         "\u0e01\u0e23\u0e38\u0e07\u0e40\u0e17\u0e1e",
         "\u0e44\u0e1b\u0e01\u0e23\u0e38\u0e07\u0e40\u0e17\u0e1e\u0e04\u0e23\u0e31\u0e1a",
         True,
-    ),  # noqa: E501  Thai
+    ),  # Thai
     (
         "\u1019\u103c\u1014\u103a\u1019\u102c",
         "\u1019\u103c\u1014\u103a\u1019\u102c\u1014\u102d\u102f\u1004\u103a\u1004\u1036",
         True,
-    ),  # noqa: E501  Myanmar
+    ),  # Myanmar
     ("\u5317\u4eac NEAR/2 iran", "\u5317\u4eac\u548ciran", True),
 ]
 
@@ -240,3 +240,37 @@ def test_rule_ids_in_order() -> None:
     rules = compile_rules([("b", "x"), ("a", "y")])
     assert rules.rule_ids == ("b", "a")
     assert [m.rule_id for m in rules.match(Document("y x"))] == ["b", "a"]
+
+
+def test_document_from_article_and_explaining_a_rule() -> None:
+    from datetime import UTC, datetime
+
+    from worker.models import Article
+
+    article = Article(
+        id="a1",
+        source_id="wire",
+        url="https://example.org/a1",
+        title="Talks in Tehran",
+        summary="",
+        body="The S-300 deal",
+        published=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    rules = compile_rules([("s300", '"S-300" AND tehran')])
+    doc = Document.from_article(article)
+    (match,) = rules.match(doc)
+    assert matched_terms(doc, match) == ("Tehran", "S-300")
+    assert rules.query("s300") == parse_query('"S-300" AND tehran')
+    assert len(rules) == 1
+
+
+def test_rules_that_need_no_term_and_regex_rules_are_always_evaluated() -> None:
+    rules = compile_rules(
+        [("absent", "NOT iran"), ("either", "oil OR NOT gas"), ("re", "/s-?300/"), ("w", "iran")]
+    )
+    assert [m.rule_id for m in rules.match(Document("", "", "the S300"))] == [
+        "absent",
+        "either",
+        "re",
+    ]
+    assert [m.rule_id for m in rules.match(Document("", "", "gas"))] == ["absent"]

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.match import Document, compile_rules, parse_query
-from worker.match.normalize import FieldText, tokenize
+from worker.match.normalize import FieldText, fold_text, normalize_text, tokenize
 from worker.match.reference import reference_match
+from worker.models import RuleMatch
 
 # Words chosen to collide: prefixes of each other, accents, scripts, digits.
 WORDS = [
@@ -30,7 +31,7 @@ WORDS = [
     "and",
     "deal",
     "arms",
-    "\u0421",  # Cyrillic С
+    "\u0421",  # Cyrillic Es
     "na\u00efve",
     "x",
 ]
@@ -124,6 +125,9 @@ def test_many_rules_together_match_like_each_alone(rules: list[str], doc: Docume
     ruleset = compile_rules((str(i), q) for i, q in enumerate(rules))
     expected = [reference_match(parse_query(q), doc, rule_id=str(i)) for i, q in enumerate(rules)]
     assert ruleset.match(doc) == [m for m in expected if m is not None]
+    # Without spans: the same rules, nothing located.
+    ids = [m.rule_id for m in expected if m is not None]
+    assert ruleset.match(doc, spans=False) == [RuleMatch(rule_id) for rule_id in ids]
 
 
 @settings(max_examples=200, deadline=None)
@@ -131,5 +135,6 @@ def test_many_rules_together_match_like_each_alone(rules: list[str], doc: Docume
 def test_fast_tokenizer_agrees_with_the_general_one(text: str) -> None:
     field = FieldText(text)
     general = tokenize(text)
+    assert fold_text(text) == normalize_text(text).text
     assert field.tokens == [token for token, _, _, _ in general]
     assert [field.span(i, i) for i in range(len(general))] == [(s, e) for _, s, e, _ in general]

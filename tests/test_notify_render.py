@@ -79,6 +79,25 @@ def test_near_matches_share_a_window_far_ones_get_their_own_at_most_three() -> N
         assert [t for t, hit in snip.runs if hit] == [f"hit{i}", f"hit{i}b"]
 
 
+def test_neighbouring_windows_never_repeat_text_and_highlight_every_match() -> None:
+    # A last match near the end of the text: its window is pushed back into
+    # the one before, which used to show that text twice, unhighlighted.
+    sentence = (
+        "Russia has begun delivering S-300 air defence systems to Iran, the defence ministry "
+        "in Moscow said on Tuesday, ending years of delays over a contract signed in 2007. "
+    )
+    body = sentence * 2 + "Analysts in Tehran said the S-300 would make strikes harder."
+    art = article(body=body)
+    spans = [span_of(art, "body", "S-300", n) for n in range(3)]
+    spans += [span_of(art, "body", "Iran", n) for n in range(2)]
+    found = snippets(art, spans)
+    shown = " ".join(s.plain for s in found)
+    assert shown.count("air defence systems") <= 2
+    for snip in found:
+        highlighted = [piece for piece, hit in snip.runs if hit]
+        assert len(highlighted) == snip.plain.count("S-300") + snip.plain.count("Iran")
+
+
 def test_summary_matches_come_before_body_matches() -> None:
     art = article(summary="Iran in the summary.", body="Later Iran in the body.")
     spans = [span_of(art, "body", "Iran"), span_of(art, "summary", "Iran")]

@@ -157,10 +157,15 @@ def test_format_per_service(tmp_path: Path) -> None:
         "  - tgram://123456789:abcdefg_hijklmnop/12315544/\n"
         "  - json://a.example.org/x\n"
         "  - json://a.example.org/y?format=markdown\n"
-        "  - mqtt://127.0.0.1/topic\n",
+        "  - mqtt://127.0.0.1/topic\n"
+        "  - matrix://bot:pass@127.0.0.1:8008/#alerts:localhost\n"
+        "  - matrixs://bot:pass@matrix.example.org/#alerts?format=text\n",
     )
     formats = [t.format for t in load_targets(path, {})]
-    assert formats == ["html", "markdown", "markdown", "text", "text", "markdown", "text"]
+    assert formats == [
+        *("html", "markdown", "markdown", "text", "text", "markdown", "text"),
+        *("markdown", "text"),
+    ]
 
 
 def test_choose_format_accepts_target_or_url() -> None:

@@ -58,23 +58,22 @@ def test_failing_source_backs_off_exponentially(own_redis: EmbeddedRedis) -> Non
 
 def test_poll_lock_keeps_a_poll_from_overlapping_itself(own_redis: EmbeddedRedis) -> None:
     store = Store.from_url(own_redis.url)
-    with store.lock("poll:wire", ttl=60) as first:
-        with store.lock("poll:wire", ttl=60) as second:
-            assert first and not second
+    with store.lock("poll:wire", ttl=60) as first, store.lock("poll:wire", ttl=60) as second:
+        assert first and not second
     with store.lock("poll:wire", ttl=60) as again:
         assert again
 
 
 @pytest.mark.e2e
 def test_two_beats_poll_each_source_once_per_interval(
-    tmp_path: Path, shared_redis_url: str
+    tmp_path: Path, redis_server_url: str
 ) -> None:
     with Site() as site, SmtpReceiver() as smtp:
         newsroom = Newsroom(site)
         newsroom.publish(S300)
         write_config(tmp_path / "config", site, smtp)
-        wirewatch = Wirewatch(tmp_path / "config", tmp_path / "data", shared_redis_url)
-        store = Store.from_url(shared_redis_url)
+        wirewatch = Wirewatch(tmp_path / "config", tmp_path / "data", redis_server_url)
+        store = Store.from_url(redis_server_url)
         wirewatch.start()
         second_beat = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "worker.celery_app", "beat",

@@ -64,10 +64,14 @@ class QuerySyntaxError(WirewatchError):
 class FetchError(WirewatchError):
     """A URL could not be fetched; `kind` is a short stable label for metrics and status."""
 
-    def __init__(self, url: str, kind: str, message: str) -> None:
+    def __init__(
+        self, url: str, kind: str, message: str, *, retry_after: float | None = None
+    ) -> None:
         self.url = url
         self.kind = kind
         self.message = message
+        # Seconds the server asked us to wait (429/503 Retry-After), if it did.
+        self.retry_after = retry_after
         super().__init__(f"{kind}: {message} ({url})")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,14 +43,18 @@ class LiveConfig:
         self._stamp: tuple[tuple[str, int, int], ...] | None = None
         self._config: Config | None = None
         self.error: str | None = None
+        self._lock = threading.Lock()
 
     def current(self) -> Config | None:
         """The config in force, or None if no valid config was ever seen."""
-        stamp = self._file_stamp()
-        if stamp != self._stamp:
-            self._stamp = stamp
-            self._reload()
-        return self._config
+        # Worker threads share this object: without the lock, a thread could see
+        # the new stamp while another is still loading and get no config at all.
+        with self._lock:
+            stamp = self._file_stamp()
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self._reload()
+            return self._config
 
     def _file_stamp(self) -> tuple[tuple[str, int, int], ...]:
         # stat() is cheap enough for every task; reading and validating is not.

@@ -22,9 +22,17 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from worker.config import Config, Rule, Source
+from worker.config import Config, Rule, Settings, Source
+from worker.dedup import fold_ttl, near_duplicates
 from worker.errors import ExtractError, FetchError
-from worker.fetch import FetchLimits, FetchResult, Validators, fetch
+from worker.fetch import (
+    FetchLimits,
+    FetchResult,
+    HostGate,
+    Validators,
+    fetch,
+    webhook_refusal,
+)
 from worker.match import Document, RuleSet, compile_rules
 from worker.models import Article, FeedEntry, ParsedFeed, RuleMatch
 from worker.notify import (
@@ -36,6 +44,7 @@ from worker.notify import (
     render_digest,
     send,
 )
+from worker.notify.escape import escape
 from worker.parse import (
     canonical_url,
     extract_article,
@@ -44,7 +53,7 @@ from worker.parse import (
     parse_feed,
     parse_listing,
 )
-from worker.store import Store
+from worker.store import SourceState, Store
 
 __all__ = [
     "DELIVERY_LEASE",
@@ -61,6 +70,7 @@ __all__ = [
     "record_matches",
     "record_poll",
     "targets_for",
+    "watch_health",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,6 +79,11 @@ log = logging.getLogger(__name__)
 # (worker killed, queue lost); longer than any send takes.
 DELIVERY_LEASE = 300.0
 SOURCE_BACKOFF = 60.0
+# Source health (SPEC 5): a source is "failing" after this many polls in a row
+# failed (with the backoff, about a quarter of an hour), "stale" when no poll
+# found a new item for this long (or for ten intervals, if longer).
+HEALTH_FAILING_ERRORS = 5
+HEALTH_STALE_AFTER = 3 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +102,20 @@ class PollOutcome:
     new: tuple[NewEntry, ...]
     feed: ParsedFeed | None = None
     error: str | None = None
+    retry_after: float | None = None  # the server's or the host gate's "not before" hint
 
 
-def fetch_limits(config: Config) -> FetchLimits:
-    settings = config.settings
+def fetch_limits(config: Config | Settings) -> FetchLimits:
+    """The fetch limits of a config, or of settings.yaml alone (for `wirewatch extract`)."""
+    settings = config.settings if isinstance(config, Config) else config
     return FetchLimits(
         timeout=settings.fetch.timeout.total_seconds(),
         max_bytes=settings.fetch.max_bytes,
         max_redirects=settings.fetch.max_redirects,
         user_agent=settings.http_user_agent,
         allow_private_networks=settings.allow_private_networks,
+        per_host_concurrency=settings.fetch.per_host_concurrency,
+        per_host_delay=settings.fetch.per_host_delay.total_seconds(),
     )
 
 
@@ -115,22 +134,26 @@ def poll_source(
     config: Config,
     store: Store | None,
     client: httpx.Client,
+    gate: HostGate | None = None,
 ) -> PollOutcome:
-    """Fetch and parse a source; list entries not seen before (all of them without a store)."""
+    """Fetch and parse a source; list entries not seen before (all of them without a store).
+
+    With a `gate`, requests wait for their host's politeness slot (shared by all workers).
+    """
     state = store.source_state(source.id) if store else None
     validators = Validators(state.etag, state.last_modified) if state else None
     limits = fetch_limits(config)
     try:
-        response = fetch(client, source.url, limits, validators)
+        response = fetch(client, source.url, limits, validators, gate=gate, robots=source.robots)
         if response.not_modified:
             return PollOutcome(source.id, "not-modified", state.items if state else 0, ())
         body_hash = hashlib.sha256(response.content).hexdigest()
         if state and state.body_hash == body_hash:
             # Many servers ignore conditional GET; an identical body needs no parse.
             return PollOutcome(source.id, "unchanged", state.items, ())
-        feed = _parse_source(source, response, client, limits)
+        feed = _parse_source(source, response, client, limits, gate)
     except FetchError as exc:
-        return PollOutcome(source.id, exc.kind, 0, (), error=str(exc))
+        return PollOutcome(source.id, exc.kind, 0, (), error=str(exc), retry_after=exc.retry_after)
     except ExtractError as exc:  # unsafe XML, an invalid selector: the source is unusable
         return PollOutcome(source.id, "unparsable", 0, (), error=str(exc))
     if store:
@@ -140,13 +163,19 @@ def poll_source(
             last_modified=response.validators.last_modified
             or (state.last_modified if state else None),
             body_hash=body_hash,
+            # Saved with the body it describes: an unchanged body keeps its problem.
+            problem=feed.problem,
         )
     new = _new_entries(source, feed.entries, store)
     return PollOutcome(source.id, "ok", len(feed.entries), tuple(new), feed=feed)
 
 
 def _parse_source(
-    source: Source, response: FetchResult, client: httpx.Client, limits: FetchLimits
+    source: Source,
+    response: FetchResult,
+    client: httpx.Client,
+    limits: FetchLimits,
+    gate: HostGate | None,
 ) -> ParsedFeed:
     if source.type == "html":
         assert source.select is not None  # config validation requires it for html
@@ -164,7 +193,7 @@ def _parse_source(
     links = find_feed_links(response.content, url=response.url)
     if not links:
         raise FetchError(source.url, "no-feed", "page is not a feed and links to none")
-    feed_response = fetch(client, links[0], limits)
+    feed_response = fetch(client, links[0], limits, gate=gate, robots=source.robots)
     return parse_feed(
         feed_response.content, url=feed_response.url, content_type=feed_response.content_type
     )
@@ -173,21 +202,27 @@ def _parse_source(
 def _new_entries(
     source: Source, entries: Sequence[FeedEntry], store: Store | None
 ) -> list[NewEntry]:
-    new: list[NewEntry] = []
-    for entry in entries:
-        url = canonical_url(entry.url) if entry.url else None
-        keys = store.seen_keys(entry, url) if store else []
-        if store and store.is_seen(source.id, keys):
-            continue
-        article_id = article_id_for(source.id, entry, url)
-        if store:
-            store.put_entry(article_id, source.id, entry, url or "")
-        new.append(NewEntry(article_id, url or "", entry, tuple(keys)))
+    urls = [canonical_url(entry.url) if entry.url else None for entry in entries]
+    keys = [store.seen_keys(e, u) if store else [] for e, u in zip(entries, urls, strict=True)]
+    # One round trip per feed, not per entry: a cold poll of a big feed is
+    # otherwise mostly waiting on Redis.
+    unseen = store.unseen(source.id, keys) if store else [True] * len(entries)
+    new = [
+        NewEntry(article_id_for(source.id, entry, url), url or "", entry, tuple(k))
+        for entry, url, k, fresh in zip(entries, urls, keys, unseen, strict=True)
+        if fresh
+    ]
+    if store and new:
+        store.put_entries([(n.article_id, source.id, n.entry, n.url) for n in new])
     return new
 
 
 def record_poll(store: Store, outcome: PollOutcome, now: float) -> None:
     """Remember a successful poll for the schedule and for `wirewatch status`."""
+    fields: dict[str, str | int | float | None] = {}
+    if outcome.new or store.source_state(outcome.source_id).last_new is None:
+        # The staleness clock starts at the first good poll.
+        fields["last_new"] = now
     store.save_source_state(
         outcome.source_id,
         last_poll=now,
@@ -196,7 +231,72 @@ def record_poll(store: Store, outcome: PollOutcome, now: float) -> None:
         new_items=len(outcome.new),
         errors=0,
         not_before=0,
+        **fields,
     )
+    store.clear_source_error(outcome.source_id)
+
+
+def watch_health(
+    source: Source, outcome: PollOutcome, config: Config, store: Store, now: float
+) -> list[str]:
+    """Alert the `admin` targets when a source's health changes; returns deliveries to send.
+
+    Call after the poll was recorded (record_poll or store.record_source_error).
+    One alert per change: "failing", "stale", "selectors", and one on recovery.
+    """
+    state = store.source_state(source.id)
+    health, detail = _health_of(source, state, outcome, now)
+    if health == state.health:
+        return []
+    store.save_source_state(source.id, health=health, health_detail=detail)
+    if health == "ok" and state.health is None:
+        return []  # a new source that works: nothing to tell
+    if health == "ok":
+        title = f"wirewatch: source {source.id} recovered"
+        message = f"Source {source.name} ({source.url}) works again: {outcome.result}."
+    else:
+        title = f"wirewatch: source {source.id} is {health}"
+        message = f"Source {source.name} ({source.url}): {detail}"
+    log.warning("source=%s health %s -> %s: %s", source.id, state.health, health, detail)
+    keys = []
+    for target in config.targets:
+        if "admin" not in target.tags:
+            continue  # never content targets
+        key = f"health:{source.id}:{int(now * 1000)}:{target.id}"
+        store.create_delivery(
+            key,
+            kind="health",
+            target_id=target.id,
+            alert_keys=[],
+            title=title,
+            now=now,
+            lease=DELIVERY_LEASE,
+            message=message,
+        )
+        keys.append(key)
+    return keys
+
+
+def _health_of(
+    source: Source, state: SourceState, outcome: PollOutcome, now: float
+) -> tuple[str | None, str]:
+    if outcome.error:
+        if state.errors >= HEALTH_FAILING_ERRORS:
+            since = datetime.fromtimestamp(state.failing_since or now, UTC)
+            return "failing", (
+                f"{state.errors} polls in a row failed since {since:%Y-%m-%d %H:%M} UTC; "
+                f"last: {outcome.error}"
+            )
+        return state.health, state.health_detail or ""  # a few errors are weather
+    if source.type == "html":
+        if outcome.feed is not None and outcome.feed.problem:
+            return "selectors", f"the listing selectors found nothing: {outcome.feed.problem}"
+        if outcome.feed is None and state.health == "selectors":
+            return state.health, state.health_detail or ""  # page unchanged: still broken
+    stale_after = max(HEALTH_STALE_AFTER, 10 * source.interval.total_seconds())
+    if state.last_new is not None and now - state.last_new > stale_after:
+        return "stale", f"no new item for {(now - state.last_new) / 86400:.1f} days"
+    return "ok", ""
 
 
 # -- articles --------------------------------------------------------------
@@ -208,6 +308,7 @@ def build_article(
     source: Source,
     client: httpx.Client,
     limits: FetchLimits,
+    gate: HostGate | None = None,
 ) -> Article:
     """The entry as an Article; with `full_text`, the page's main text is the body.
 
@@ -217,7 +318,8 @@ def build_article(
     base = fallback_article(article_id, entry, source)
     if not (source.full_text and entry.url):
         return base
-    response = fetch(client, entry.url, limits)
+    # The link comes from the feed: fetch() refuses other schemes and private addresses.
+    response = fetch(client, entry.url, limits, gate=gate, robots=source.robots)
     page = extract_article(
         response.content, url=response.url, strip=source.strip, content_type=response.content_type
     )
@@ -326,28 +428,45 @@ def record_matches(
     """
     rules = {rule.id: rule for rule in config.rules}
     to_send: list[str] = []
-    for match in matches:
-        rule = rules[match.rule_id]
-        alert_key, is_new = store.create_alert(rule.id, article, match.spans, now)
-        mode = None if is_new else store.alert_mode(alert_key)
-        if mode is None:
-            mode = _routing_mode(rule, store, now)
-            store.set_alert_mode(alert_key, mode)
-        if mode == "digest":
-            store.add_to_digest(rule.id, alert_key, now)
-            continue
-        for target in targets_for(rule, config.targets):
-            key = f"{alert_key}:{target.id}"
-            store.create_delivery(
-                key,
-                kind="alert",
-                target_id=target.id,
-                alert_keys=[alert_key],
-                title=f"{rule.id}: {article.title}",
-                now=now,
-                lease=DELIVERY_LEASE,
-            )
-            to_send.append(key)
+    if not matches:
+        return to_send
+    near = config.settings.near_duplicate
+    window = near.window.total_seconds()
+    source = config.source(article.source_id)
+    with near_duplicates(
+        article, store.redis, threshold=near.threshold, window=window, now=now
+    ) as dupes:
+        for match in matches:
+            rule = rules[match.rule_id]
+            original = dupes.original_alert(rule.id)
+            if original is not None:
+                # A later copy of a story this rule already alerted on: noted
+                # on the first alert ("also reported by"), not alerted again.
+                name = source.name if source else article.source_id
+                dupes.index.fold(
+                    rule.id, article.id, original, article.source_id, name, fold_ttl(window)
+                )
+                continue
+            alert_key, is_new = store.create_alert(rule.id, article, match.spans, now)
+            mode = None if is_new else store.alert_mode(alert_key)
+            if mode is None:
+                mode = _routing_mode(rule, store, now)
+                store.set_alert_mode(alert_key, mode)
+            if mode == "digest":
+                store.add_to_digest(rule.id, alert_key, now)
+                continue
+            for target in targets_for(rule, config.targets):
+                key = f"{alert_key}:{target.id}"
+                store.create_delivery(
+                    key,
+                    kind="alert",
+                    target_id=target.id,
+                    alert_keys=[alert_key],
+                    title=f"{rule.id}: {article.title}",
+                    now=now,
+                    lease=DELIVERY_LEASE,
+                )
+                to_send.append(key)
     return to_send
 
 
@@ -382,7 +501,21 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
         store.record_attempt(key, False, "target no longer in apprise.yml", now)
         store.mark_failed(key)
         return "failed: target removed"
-    message = _message_for(record.kind, record.alert_keys, target, config, store)
+    refusal = webhook_refusal(
+        target.url, allow_private_networks=config.settings.allow_private_networks
+    )
+    if refusal is not None:
+        # Retrying will not change where the URL points: a config matter.
+        log.warning("delivery=%s refused %s: %s", key, target.safe_url, refusal)
+        store.record_attempt(key, False, refusal, now)
+        store.mark_failed(key)
+        return f"failed: {refusal}"
+    if record.kind == "health":
+        message: Message | None = _health_message(record.title, record.message, target)
+    else:
+        message = _message_for(
+            record.kind, record.alert_keys, target, config, store, _digest_window(key)
+        )
     if message is None:
         store.mark_failed(key)
         return "failed: alert data expired"
@@ -398,8 +531,18 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
     return f"attempt {attempts} failed, will retry: {result.detail}"
 
 
+def _health_message(title: str, text: str, target: Target) -> Message:
+    body = escape(text, target.format)
+    return Message(title, f"<p>{body}</p>" if target.format == "html" else body, target.format)
+
+
 def _message_for(
-    kind: str, alert_keys: Sequence[str], target: Target, config: Config, store: Store
+    kind: str,
+    alert_keys: Sequence[str],
+    target: Target,
+    config: Config,
+    store: Store,
+    window: float | None = None,
 ) -> Message | None:
     tz = config.settings.zone
     contents = [_alert_content(key, config, store) for key in alert_keys]
@@ -409,7 +552,7 @@ def _message_for(
     if kind == "alert":
         return render_alert(present[0][1], target.format, tz)
     items = [DigestItem(alert=content, at=at) for at, content in present]
-    return render_digest(items, target.format, tz, window_label=_window_label(items, tz))
+    return render_digest(items, target.format, tz, window_label=_window_label(items, tz, window))
 
 
 def _alert_content(
@@ -427,13 +570,25 @@ def _alert_content(
         article=article,
         spans=alert.spans,
         source_name=source.name if source else alert.source_id,
+        also_reported_by=tuple(store.also_reported_by(alert_key)),
     )
     return datetime.fromtimestamp(alert.created, UTC), content
 
 
-def _window_label(items: Sequence[DigestItem], tz: ZoneInfo) -> str:
-    last = max(item.at for item in items).astimezone(tz)
-    return f"digest of {last:%Y-%m-%d %H:%M} {tz.key}"
+def _digest_window(key: str) -> float | None:
+    """The window time in a digest delivery key (`digest:{window}:{target}`)."""
+    parts = key.split(":")
+    return float(parts[1]) if parts[0] == "digest" and len(parts) == 3 else None
+
+
+def _window_label(items: Sequence[DigestItem], tz: ZoneInfo, window: float | None) -> str:
+    # The scheduled time the reader expects ("the 08:00 digest"), in their zone.
+    moment = (
+        datetime.fromtimestamp(window, tz)
+        if window is not None
+        else max(item.at for item in items).astimezone(tz)
+    )
+    return f"{moment:%Y-%m-%d %H:%M %Z}"
 
 
 # -- digests ---------------------------------------------------------------

@@ -16,6 +16,7 @@ from worker.errors import WirewatchError
 from worker.store import Store
 
 __all__ = [
+    "ARTICLES_QUEUE",
     "EMBEDDED_URL_FILE",
     "config_dir",
     "data_dir",
@@ -24,6 +25,9 @@ __all__ = [
 ]
 
 EMBEDDED_URL_FILE = "redis.url"
+# The Celery queue of article processing (ticks, polls and deliveries use the
+# default "celery"); here so the supervisor need not import the Celery app.
+ARTICLES_QUEUE = "articles"
 
 
 def config_dir() -> Path:

@@ -2,7 +2,7 @@
 
 Key layout (all under the `ww:` prefix, so a shared Redis stays readable):
 
-    ww:source:{id}            hash   per-source HTTP state and health
+    ww:source:{id}            hash   per-source HTTP state, health and parse problem
     ww:claim:{id}             string time of the last poll claimed by a tick
     ww:started                string when beat last started: every source is due then
     ww:lock:{name}            string short-lived mutual exclusion (token)
@@ -18,9 +18,13 @@ Key layout (all under the `ww:` prefix, so a shared Redis stays readable):
     ww:failed                 set    deliveries that finally failed
     ww:digest:{rule}          zset   alert keys waiting for the rule's next digest
     ww:digest-sent:{rule}     string time of the digest window last sent
+    ww:dedup:...              near-duplicate index and records (see worker.dedup)
     ww:rate:{rule}:{hour}     string instant alerts sent in that hour
     ww:config:good            string JSON of the config files last loaded without error
     ww:heartbeat              string time of the last tick
+    ww:host:{origin}          zset   politeness slots in use: token -> lease expiry
+    ww:host-next:{origin}     string earliest start of the next request to the origin
+    ww:robots:{origin}        string the origin's robots.txt, cached
 
 Every write that a retried task may repeat is idempotent (NX, or guarded by
 state), which is what makes at-least-once tasks give exactly-once alerts.
@@ -30,8 +34,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +81,38 @@ end
 return due
 """
 
+# Take one of an origin's politeness slots: none while the host's next start
+# time lies ahead (per-host delay, Retry-After), none while `concurrency`
+# requests are in flight. Returns "0" when taken, else the seconds to wait
+# (as text: Lua numbers come back from Redis as integers).
+_HOST_SLOT = """
+local now = tonumber(ARGV[1])
+local delay = tonumber(ARGV[4])
+local lease = tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local nxt = tonumber(redis.call('GET', KEYS[2]) or '0')
+if nxt > now then
+  return tostring(nxt - now)
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  return tostring(math.max(delay, 0.1))
+end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[2])
+redis.call('EXPIRE', KEYS[1], math.ceil(lease) + 60)
+if delay > 0 then
+  redis.call('SET', KEYS[2], tostring(now + delay), 'PX', math.ceil(delay * 1000) + 1000)
+end
+return '0'
+"""
+
+_DEFER_HOST = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', math.ceil(tonumber(ARGV[2])) + 60)
+end
+return 0
+"""
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -97,6 +134,14 @@ class SourceState:
     new_items: int = 0
     errors: int = 0
     not_before: float = 0.0
+    health: str | None = None  # "ok", "failing", "stale", "selectors"; None before the first poll
+    health_detail: str | None = None
+    failing_since: float | None = None
+    last_new: float | None = None  # when a poll last found a new item
+    last_error: str | None = None
+    # What the last parsed body tolerated or lacked: a malformed feed, or
+    # listing selectors that found no items (a site redesign).
+    problem: str | None = None
 
     @classmethod
     def from_hash(cls, data: Mapping[str, str]) -> SourceState:
@@ -110,6 +155,12 @@ class SourceState:
             new_items=int(data.get("new_items", 0)),
             errors=int(data.get("errors", 0)),
             not_before=float(data.get("not_before", 0)),
+            health=data.get("health") or None,
+            health_detail=data.get("health_detail") or None,
+            failing_since=float(data["failing_since"]) if data.get("failing_since") else None,
+            last_new=float(data["last_new"]) if data.get("last_new") else None,
+            last_error=data.get("last_error") or None,
+            problem=data.get("problem") or None,
         )
 
 
@@ -135,6 +186,7 @@ class DeliveryRecord:
     sent_at: float | None
     alert_keys: tuple[str, ...]  # one for an alert, several for a digest
     title: str  # what the delivery is about, for status and alerts listings
+    message: str = ""  # the text of a "health" delivery (alerts render from alert_keys)
 
 
 def _text(value: object) -> str:
@@ -150,6 +202,19 @@ def _mapping(data: object) -> dict[str, str]:
     return {_text(k): _text(v) for k, v in data.items()}  # type: ignore[attr-defined]
 
 
+def _entry_data(source_id: str, entry: FeedEntry, url: str) -> dict[str, Any]:
+    return {
+        "source_id": source_id,
+        "guid": entry.guid,
+        "url": url,
+        "title": entry.title,
+        "summary": entry.summary,
+        "content": entry.content,
+        "published": entry.published.isoformat() if entry.published else None,
+        "author": entry.author,
+    }
+
+
 class Store:
     """Typed operations on wirewatch's Redis state."""
 
@@ -158,6 +223,8 @@ class Store:
         self._claim_poll = client.register_script(_CLAIM_POLL)
         self._take_due = client.register_script(_TAKE_DUE)
         self._release = client.register_script(_RELEASE)
+        self._host_slot = client.register_script(_HOST_SLOT)
+        self._defer_host = client.register_script(_DEFER_HOST)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -204,6 +271,15 @@ class Store:
         keys = [f"{P}claim:{source_id}", f"{P}source:{source_id}", f"{P}started"]
         return bool(self._claim_poll(keys=keys, args=[now, interval]))
 
+    def claim_polls(self, sources: Sequence[tuple[str, float]], now: float) -> list[str]:
+        """`claim_poll` for many (source id, interval) pairs in one round trip; the claimed ids."""
+        pipe = self.redis.pipeline(transaction=False)
+        for source_id, interval in sources:
+            keys = [f"{P}claim:{source_id}", f"{P}source:{source_id}", f"{P}started"]
+            self._claim_poll(keys=keys, args=[now, interval], client=pipe)
+        claimed = pipe.execute()
+        return [sid for (sid, _), ok in zip(sources, claimed, strict=True) if ok]
+
     def last_claim(self, source_id: str) -> float | None:
         raw = self.redis.get(f"{P}claim:{source_id}")
         return float(raw) if raw else None
@@ -226,14 +302,50 @@ class Store:
         mapping = {k: ("" if v is None else v) for k, v in fields.items()}
         self.redis.hset(f"{P}source:{source_id}", mapping=mapping)  # type: ignore[arg-type]
 
-    def record_source_error(self, source_id: str, result: str, now: float, backoff: float) -> int:
+    def record_source_error(
+        self,
+        source_id: str,
+        result: str,
+        now: float,
+        backoff: float,
+        *,
+        at_least: float = 0.0,
+        detail: str = "",
+    ) -> int:
+        """Count a failed poll; the next is held back exponentially (and past `at_least`)."""
         key = f"{P}source:{source_id}"
         pipe = self.redis.pipeline()
         pipe.hincrby(key, "errors", 1)
-        pipe.hset(key, mapping={"last_result": result, "last_poll": now})
+        pipe.hset(key, mapping={"last_result": result, "last_poll": now, "last_error": detail})
+        pipe.hsetnx(key, "failing_since", now)
         errors = int(pipe.execute()[0])
-        self.redis.hset(key, "not_before", now + backoff * min(2 ** (errors - 1), 64))
+        wait = max(backoff * min(2 ** (errors - 1), 64), at_least)
+        self.redis.hset(key, "not_before", now + wait)
         return errors
+
+    def clear_source_error(self, source_id: str) -> None:
+        self.redis.hdel(f"{P}source:{source_id}", "failing_since", "last_error")
+
+    # -- hosts: politeness shared by every worker (fetch.HostGate) ----------
+
+    def acquire_host_slot(
+        self, origin: str, token: str, concurrency: int, delay: float, lease: float, now: float
+    ) -> float:
+        keys = [f"{P}host:{origin}", f"{P}host-next:{origin}"]
+        return float(self._host_slot(keys=keys, args=[now, token, concurrency, delay, lease]))
+
+    def release_host_slot(self, origin: str, token: str) -> None:
+        self.redis.zrem(f"{P}host:{origin}", token)
+
+    def defer_host(self, origin: str, until: float) -> None:
+        self._defer_host(keys=[f"{P}host-next:{origin}"], args=[until, until - time.time()])
+
+    def cached_robots(self, origin: str) -> str | None:
+        raw = self.redis.get(f"{P}robots:{origin}")
+        return None if raw is None else _text(raw)
+
+    def cache_robots(self, origin: str, text: str, ttl: float) -> None:
+        self.redis.set(f"{P}robots:{origin}", text, ex=max(1, int(ttl)))
 
     # -- seen entries ------------------------------------------------------
 
@@ -251,6 +363,28 @@ class Store:
         scores = self.redis.zmscore(f"{P}seen:{source_id}", keys)
         return any(score is not None for score in scores)
 
+    def unseen(self, source_id: str, key_lists: Sequence[list[str]]) -> list[bool]:
+        """For each entry's keys, whether none was seen: a whole feed in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for keys in key_lists:
+            if keys:
+                pipe.zmscore(f"{P}seen:{source_id}", keys)
+        scores = iter(pipe.execute())
+        return [not keys or all(s is None for s in next(scores)) for keys in key_lists]
+
+    def mark_seen_many(
+        self, source_id: str, key_lists: Sequence[Sequence[str]], now: float, retention: float
+    ) -> None:
+        """`mark_seen` for all new entries of a poll at once."""
+        keys = [key for group in key_lists for key in group]
+        if not keys:
+            return
+        key = f"{P}seen:{source_id}"
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(key, dict.fromkeys(keys, now), nx=True)
+        pipe.zremrangebyscore(key, "-inf", now - retention)
+        pipe.execute()
+
     def mark_seen(self, source_id: str, keys: list[str], now: float, retention: float) -> None:
         if not keys:
             return
@@ -263,17 +397,18 @@ class Store:
     # -- entries and the article archive -----------------------------------
 
     def put_entry(self, article_id: str, source_id: str, entry: FeedEntry, url: str) -> None:
-        data = {
-            "source_id": source_id,
-            "guid": entry.guid,
-            "url": url,
-            "title": entry.title,
-            "summary": entry.summary,
-            "content": entry.content,
-            "published": entry.published.isoformat() if entry.published else None,
-            "author": entry.author,
-        }
-        self.redis.set(f"{P}entry:{article_id}", json.dumps(data), ex=7 * 86400)
+        self.put_entries([(article_id, source_id, entry, url)])
+
+    def put_entries(self, items: Sequence[tuple[str, str, FeedEntry, str]]) -> None:
+        """Store entries waiting to be processed, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for article_id, source_id, entry, url in items:
+            pipe.set(
+                f"{P}entry:{article_id}",
+                json.dumps(_entry_data(source_id, entry, url)),
+                ex=7 * 86400,
+            )
+        pipe.execute()
 
     def get_entry(self, article_id: str) -> dict[str, Any] | None:
         raw = self.redis.get(f"{P}entry:{article_id}")
@@ -295,6 +430,25 @@ class Store:
         if not raw:
             return None
         return Article.from_json(json.loads(zlib.decompress(bytes.fromhex(_text(raw)))))
+
+    def archived_since(self, since: float) -> list[tuple[str, float]]:
+        """Archived article ids with the time each was archived, oldest first."""
+        found: list[tuple[Any, Any]] = self.redis.zrangebyscore(  # type: ignore[assignment]
+            f"{P}archive", since, "+inf", withscores=True
+        )
+        return [(_text(member), float(score)) for member, score in found]
+
+    def get_articles(self, article_ids: Sequence[str]) -> list[Article | None]:
+        """Several archived articles in one round trip (None where one has expired)."""
+        if not article_ids:
+            return []
+        raws = self.redis.mget([f"{P}article:{article_id}" for article_id in article_ids])
+        return [
+            Article.from_json(json.loads(zlib.decompress(bytes.fromhex(_text(raw)))))
+            if raw
+            else None
+            for raw in raws
+        ]
 
     # -- alerts ------------------------------------------------------------
 
@@ -367,6 +521,9 @@ class Store:
         pipe = self.redis.pipeline()
         if alert_keys:
             pipe.zrem(f"{P}digest:{rule_id}", *alert_keys)
+        for key in alert_keys:
+            # Which digest carried the alert, for `wirewatch alerts`.
+            pipe.hset(f"{P}alert:{key}", "digest", int(window))
         pipe.set(f"{P}digest-sent:{rule_id}", window)
         pipe.execute()
 
@@ -382,6 +539,7 @@ class Store:
         title: str,
         now: float,
         lease: float,
+        message: str = "",
     ) -> bool:
         """Put a delivery in the outbox once; a repeat of the same key changes nothing."""
         hkey = f"{P}delivery:{key}"
@@ -397,6 +555,7 @@ class Store:
                 "attempts": 0,
                 "alert_keys": json.dumps(alert_keys),
                 "title": title,
+                "message": message,
             },
         )
         pipe.zadd(f"{P}outbox", {key: now + lease}, nx=True)
@@ -418,10 +577,14 @@ class Store:
             sent_at=float(data["sent_at"]) if data.get("sent_at") else None,
             alert_keys=tuple(json.loads(data.get("alert_keys", "[]"))),
             title=data.get("title", ""),
+            message=data.get("message", ""),
         )
 
     def deliveries_of(self, alert_key: str, target_ids: list[str]) -> list[DeliveryRecord]:
-        records = (self.get_delivery(f"{alert_key}:{tid}") for tid in target_ids)
+        """The alert's own deliveries, or those of the digest that carried it."""
+        window = self.redis.hget(f"{P}alert:{alert_key}", "digest")
+        prefix = f"digest:{_text(window)}" if window else alert_key
+        records = (self.get_delivery(f"{prefix}:{tid}") for tid in target_ids)
         return [r for r in records if r is not None]
 
     def take_due_deliveries(self, now: float, lease: float, limit: int = 500) -> list[str]:

@@ -21,7 +21,7 @@ from types import FrameType
 from worker.config import load_config
 from worker.embedded_redis import EmbeddedRedis
 from worker.errors import ConfigError
-from worker.runtime import EMBEDDED_URL_FILE
+from worker.runtime import ARTICLES_QUEUE, EMBEDDED_URL_FILE
 from worker.store import Store
 
 __all__ = ["run"]
@@ -35,11 +35,28 @@ STOP_GRACE = 40.0
 def celery_command(role: str, data_dir: Path, loglevel: str, concurrency: int) -> list[str]:
     base = [sys.executable, "-m", "celery", "-A", "worker.celery_app"]
     if role == "worker":
+        # Ticks, polls, deliveries. Threads: a poll mostly waits on the network,
+        # so many run in one process (see celery_app: worker_pool).
         return [
             *base, "worker",
+            "--pool", "threads",
+            "--queues", "celery",
             "--loglevel", loglevel,
             "--concurrency", str(concurrency),
             "--hostname", f"wirewatch@{socket.gethostname()}",
+        ]  # fmt: skip
+    if role == "articles":
+        # Article processing is mostly CPU: a few threads, in a process (and on
+        # a core) of its own, so a burst of new articles never delays polls.
+        # It takes polls too (Celery alternates between the queues), so parsing
+        # a thousand cold feeds gets the second core's share as well.
+        return [
+            *base, "worker",
+            "--pool", "threads",
+            "--queues", f"{ARTICLES_QUEUE},celery",
+            "--loglevel", loglevel,
+            "--concurrency", str(max(2, concurrency // 8)),
+            "--hostname", f"articles@{socket.gethostname()}",
         ]  # fmt: skip
     return [
         *base, "beat",
@@ -48,9 +65,12 @@ def celery_command(role: str, data_dir: Path, loglevel: str, concurrency: int) -
     ]  # fmt: skip
 
 
-def run(config_dir: Path, data_dir: Path, *, loglevel: str = "INFO", concurrency: int = 2) -> int:
+def run(config_dir: Path, data_dir: Path, *, loglevel: str = "INFO", concurrency: int = 64) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, WIREWATCH_CONFIG=str(config_dir), WIREWATCH_DATA=str(data_dir))
+    # glibc gives each thread that allocates its own malloc arena: with 64
+    # worker threads that is tens of MB that are never given back.
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     embedded: EmbeddedRedis | None = None
     url_file = data_dir / EMBEDDED_URL_FILE
     if not env.get("REDIS_URL"):
@@ -64,6 +84,7 @@ def run(config_dir: Path, data_dir: Path, *, loglevel: str = "INFO", concurrency
         return _supervise(
             [
                 celery_command("worker", data_dir, loglevel, concurrency),
+                celery_command("articles", data_dir, loglevel, concurrency),
                 celery_command("beat", data_dir, loglevel, concurrency),
             ],
             env,

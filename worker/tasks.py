@@ -9,6 +9,7 @@ before sending, so a repeat sends nothing twice.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
@@ -20,7 +21,7 @@ from celery import Task
 from worker.celery_app import TASK_TIME_LIMIT, app
 from worker.config import Config
 from worker.errors import FetchError
-from worker.fetch import FetchLimits, make_client
+from worker.fetch import FetchLimits, HostBusy, make_client, origin_of
 from worker.live_config import LiveConfig
 from worker.pipeline import (
     DELIVERY_LEASE,
@@ -34,10 +35,11 @@ from worker.pipeline import (
     poll_source,
     process_article,
     record_poll,
+    watch_health,
 )
 from worker.runtime import config_dir, get_store
 
-__all__ = ["deliver_task", "poll", "process", "tick"]
+__all__ = ["deliver_task", "fan_out", "poll", "process", "tick"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,26 @@ def _config() -> Config | None:
     return config
 
 
+# Page fetch failures that a retry cannot change: refused address or scheme,
+# robots.txt says no, or the page is too large.
+_FINAL_KINDS = frozenset({"blocked", "robots", "too-large"})
+
+
+def _host_wait(retry_after: float | None) -> float:
+    # Jitter spreads the tasks that wait on one busy host over time.
+    return max(retry_after or 0.0, 1.0) * random.uniform(1.0, 1.5)
+
+
+def _spread_by_host(source_ids: list[str], config: Config) -> list[str]:
+    """Round-robin over hosts, so polls in a row rarely wait for the same host's slot."""
+    by_host: dict[str, list[str]] = {}
+    for source_id in source_ids:
+        source = config.source(source_id)
+        by_host.setdefault(origin_of(source.url) if source else "", []).append(source_id)
+    rounds = itertools.zip_longest(*by_host.values())
+    return [source_id for batch in rounds for source_id in batch if source_id is not None]
+
+
 @app.task(name="wirewatch.tick")
 def tick() -> None:
     """Enqueue the polls that are due, deliveries to retry, and digests whose time came."""
@@ -68,9 +90,11 @@ def tick() -> None:
     store = get_store()
     now = time.time()
     store.heartbeat(now)
-    for source in config.sources:
-        if store.claim_poll(source.id, source.interval.total_seconds(), now):
-            poll.delay(source.id)
+    # One round trip for every source's claim: a tick must stay cheap with thousands.
+    due = store.claim_polls([(s.id, s.interval.total_seconds()) for s in config.sources], now)
+    with app.producer_or_acquire() as producer:
+        for source_id in _spread_by_host(due, config):
+            poll.apply_async((source_id,), producer=producer)
     for key in store.take_due_deliveries(now, DELIVERY_LEASE):
         deliver_task.delay(key)
     with store.lock("digests", ttl=60) as taken:
@@ -92,18 +116,37 @@ def poll(source_id: str) -> None:
             log.info("source=%s: a poll is already running, this one is dropped", source_id)
             return
         now = time.time()
-        outcome = poll_source(source, config, store, _client(fetch_limits(config)))
+        outcome = poll_source(source, config, store, _client(fetch_limits(config)), gate=store)
+        if outcome.result == "host-busy":
+            # The host's politeness slot is taken: come back later rather than
+            # hold a worker thread; not an error of the source.
+            countdown = _host_wait(outcome.retry_after)
+            log.info("source=%s host busy, poll re-scheduled in %.1fs", source_id, countdown)
+            poll.apply_async((source_id,), countdown=countdown)
+            return
         if outcome.error:
-            errors = store.record_source_error(source_id, outcome.result, now, SOURCE_BACKOFF)
+            errors = store.record_source_error(
+                source_id,
+                outcome.result,
+                now,
+                SOURCE_BACKOFF,
+                at_least=outcome.retry_after or 0.0,
+                detail=outcome.error,
+            )
             log.warning("source=%s poll failed (%d in a row): %s", source_id, errors, outcome.error)
+            for key in watch_health(source, outcome, config, store, now):
+                deliver_task.delay(key)
             return
         retention = config.settings.seen_retention.total_seconds()
-        for entry in outcome.new:
-            # Enqueue before marking seen: a crash in between re-finds the entry
-            # on the next poll, and the repeat is harmless.
-            process.delay(entry.article_id)
-            store.mark_seen(source_id, list(entry.seen_keys), now, retention)
+        # Enqueue before marking seen: a crash in between re-finds the entries
+        # on the next poll, and the repeat is harmless. One message for all:
+        # publishing one per article would cost the poll worker more than the poll.
+        if outcome.new:
+            fan_out.delay([entry.article_id for entry in outcome.new])
+        store.mark_seen_many(source_id, [e.seen_keys for e in outcome.new], now, retention)
         record_poll(store, outcome, now)
+        for key in watch_health(source, outcome, config, store, now):
+            deliver_task.delay(key)
         log.info(
             "source=%s polled: %s, %d items, %d new",
             source_id,
@@ -111,6 +154,14 @@ def poll(source_id: str) -> None:
             outcome.items,
             len(outcome.new),
         )
+
+
+@app.task(name="wirewatch.fan_out")
+def fan_out(article_ids: list[str]) -> None:
+    """One process task per new article, published on the articles worker's time."""
+    with app.producer_or_acquire() as producer:
+        for article_id in article_ids:
+            process.apply_async((article_id,), producer=producer)
 
 
 @app.task(name="wirewatch.process", bind=True, max_retries=3)
@@ -128,9 +179,13 @@ def process(self: Task, article_id: str) -> None:
     entry = entry_from_json(data)
     limits = fetch_limits(config)
     try:
-        article = build_article(article_id, entry, source, _client(limits), limits)
+        article = build_article(article_id, entry, source, _client(limits), limits, store)
+    except HostBusy as exc:
+        # Not a failure of the page: a fresh task (not a retry) waits for the host.
+        process.apply_async((article_id,), countdown=_host_wait(exc.retry_after))
+        return
     except FetchError as exc:
-        if self.request.retries < self.max_retries:
+        if exc.kind not in _FINAL_KINDS and self.request.retries < self.max_retries:
             countdown = 30 * 2**self.request.retries * random.uniform(0.5, 1.5)
             log.info("article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc)
             raise self.retry(countdown=countdown, exc=exc) from exc

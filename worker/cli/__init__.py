@@ -18,9 +18,35 @@ def main() -> None:
 def _register() -> None:
     # Imported here so that each command module can import `main`'s helpers
     # without a cycle, and a newcomer sees every command in one list.
-    from worker.cli import alerts, check, health, match, notify_test, poll, run, status
+    from worker.cli import (
+        alerts,
+        backtest,
+        check,
+        extract,
+        health,
+        import_opml,
+        match,
+        metrics,
+        notify_test,
+        poll,
+        run,
+        status,
+    )
 
-    for module in (run, check, match, poll, status, alerts, notify_test, health):
+    for module in (
+        run,
+        check,
+        match,
+        backtest,
+        extract,
+        poll,
+        status,
+        alerts,
+        notify_test,
+        health,
+        metrics,
+        import_opml,
+    ):
         main.add_command(module.command)
 
 

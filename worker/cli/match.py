@@ -5,17 +5,19 @@ from __future__ import annotations
 import gzip
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-import httpx
 import yaml
 from bs4 import BeautifulSoup
 
-from worker.errors import QuerySyntaxError
+from worker.cli.common import config_option
+from worker.config import load_settings
+from worker.errors import ConfigError, FetchError, QuerySyntaxError
+from worker.fetch import FetchLimits, fetch, make_client
 from worker.match import (
     FIELDS,
     Document,
@@ -25,12 +27,13 @@ from worker.match import (
     parse_query,
     span_text,
 )
-from worker.models import RuleMatch, Span
+from worker.models import Field, RuleMatch, Span
 from worker.parse import extract_article
+from worker.pipeline import fetch_limits
+from worker.runtime import config_dir
 
-__all__ = ["command"]
+__all__ = ["command", "highlighter", "snippet_lines"]
 
-_FETCH_TIMEOUT = 20.0
 _CONTEXT = 60  # characters shown around a match
 _EXIT_MATCH, _EXIT_NONE, _EXIT_BAD = 0, 1, 2
 
@@ -64,6 +67,7 @@ class _Input:
     type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
     help="Batch mode: JSON lines of {id, title, text}.",
 )
+@config_option
 def command(
     query: str | None,
     source: str | None,
@@ -71,12 +75,14 @@ def command(
     as_json: bool,
     rules_file: Path | None,
     articles_file: Path | None,
+    config_path: Path | None,
 ) -> None:
     """Test QUERY on a text (-: stdin, also when omitted), an HTML file or a page.
 
     Shows the matched spans. Exits 0 on a match, 1 on none, 2 on a bad query.
     With --rules and --articles, prints one JSON line per article with the
-    ids of the rules it matches (exit 2 on bad rules).
+    ids of the rules it matches (exit 2 on bad rules). Pages are fetched as
+    the worker fetches them, within settings.yaml's limits.
     """
     if rules_file is not None or articles_file is not None:
         if rules_file is None or articles_file is None or query is not None:
@@ -90,7 +96,7 @@ def command(
     except QuerySyntaxError as error:
         _bad_query(error)
     rules = compile_rules([("query", query)])
-    loaded = _load(source, title)
+    loaded = _load(source, title, config_path)
     doc = Document(loaded.title, "", loaded.text)
     found = rules.match(doc)
     match = found[0] if found else None
@@ -110,27 +116,40 @@ def _bad_query(error: QuerySyntaxError) -> NoReturn:
 # -- input ---------------------------------------------------------------------
 
 
-def _load(source: str | None, title: str | None) -> _Input:
+def _load(source: str | None, title: str | None, config_path: Path | None) -> _Input:
     if source is None and title is not None:
         return _Input(title, "")
+    if source is None and sys.stdin.isatty():
+        raise click.UsageError("give a FILE, URL or - (stdin), or --title")
     if source is None or source == "-":
         data = sys.stdin.buffer.read()
         loaded = _from_bytes(data, url="", html=None)
     elif source.startswith(("http://", "https://")):
-        loaded = _fetch(source)
+        loaded = _fetch(source, _limits(config_path))
     else:
         loaded = _read_file(Path(source))
     return _Input(title if title is not None else loaded.title, loaded.text)
 
 
-def _fetch(url: str) -> _Input:
+def _limits(config_path: Path | None) -> FetchLimits:
+    """settings.yaml's fetch limits; the defaults when there is no usable settings file."""
     try:
-        response = httpx.get(url, timeout=_FETCH_TIMEOUT, follow_redirects=True)
-        response.raise_for_status()
-    except httpx.HTTPError as error:
-        raise _InputError(f"cannot fetch {url}: {error}") from None
-    content_type = response.headers.get("content-type", "")
-    return _from_bytes(response.content, url=str(response.url), html="html" in content_type)
+        return fetch_limits(load_settings(config_path or config_dir()))
+    except ConfigError as error:
+        click.echo(f"wirewatch: settings.yaml not usable, default fetch limits:\n{error}", err=True)
+        return FetchLimits()
+
+
+def _fetch(url: str, limits: FetchLimits) -> _Input:
+    # The worker's own fetcher: private addresses, size and redirect limits
+    # apply here as they do to polled pages.
+    with make_client(limits) as client:
+        try:
+            response = fetch(client, url, limits)
+        except FetchError as error:
+            raise _InputError(f"cannot fetch {url}: {error}") from None
+    html = "html" in (response.content_type or "")
+    return _from_bytes(response.content, url=response.url, html=html)
 
 
 def _read_file(path: Path) -> _Input:
@@ -189,15 +208,24 @@ def _show(doc: Document, match: RuleMatch | None) -> None:
         return
     terms = ", ".join(matched_terms(doc, match))
     click.echo(f"match: {terms}")
-    mark = _highlighter(sys.stdout.isatty())
+    for field, snippet in snippet_lines(doc, match.spans, highlighter(sys.stdout.isatty())):
+        click.echo(f"{field}: {snippet}")
+
+
+def snippet_lines(
+    doc: Document, spans: Sequence[Span], mark: Callable[[str], str]
+) -> list[tuple[Field, str]]:
+    """(field, snippet) for the matches, title first: context around them, matches marked."""
+    lines: list[tuple[Field, str]] = []
     for field in FIELDS:
-        spans = [s for s in match.spans if s.field == field]
         text = doc.field(field)
-        for start, end, inside in _snippets(text, spans):
-            click.echo(f"{field}: {_render(text, start, end, inside, mark)}")
+        for start, end, inside in _snippets(text, [s for s in spans if s.field == field]):
+            lines.append((field, _render(text, start, end, inside, mark)))
+    return lines
 
 
-def _highlighter(tty: bool) -> Any:
+def highlighter(tty: bool) -> Callable[[str], str]:
+    """How matched text is marked: bold red on a terminal, [[brackets]] otherwise."""
     if tty:
         return lambda text: click.style(text, bold=True, fg="red")
     return lambda text: f"[[{text}]]"
@@ -228,7 +256,9 @@ def _snippets(text: str, spans: list[Span]) -> Iterator[tuple[int, int, list[tup
         yield window
 
 
-def _render(text: str, start: int, end: int, inside: list[tuple[int, int]], mark: Any) -> str:
+def _render(
+    text: str, start: int, end: int, inside: list[tuple[int, int]], mark: Callable[[str], str]
+) -> str:
     parts = ["…" if start > 0 else ""]
     position = start
     for a, b in inside:
@@ -247,7 +277,7 @@ def _batch(rules_file: Path, articles_file: Path) -> None:
     rules = _load_rules(rules_file)
     for number, article in _articles(articles_file):
         doc = Document(str(article.get("title") or ""), "", str(article.get("text") or ""))
-        matched = [m.rule_id for m in rules.match(doc)]
+        matched = [m.rule_id for m in rules.match(doc, spans=False)]
         click.echo(
             json.dumps({"id": article.get("id", number), "rules": matched}, ensure_ascii=False)
         )

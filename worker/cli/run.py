@@ -13,7 +13,12 @@ __all__ = ["command"]
 
 
 @click.command("run")
-@click.option("--concurrency", default=2, show_default=True, help="Worker processes.")
+@click.option(
+    "--concurrency",
+    default=64,
+    show_default=True,
+    help="Tasks run at once (worker threads: fetching waits on the network, not the CPU).",
+)
 @click.option("--loglevel", default="INFO", show_default=True)
 def command(concurrency: int, loglevel: str) -> None:
     """Run the worker and beat (and an embedded Redis when REDIS_URL is unset)."""

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from worker.cli.common import ago, config_option, live_config_or_exit, store_or_exit
+from worker.runtime import ARTICLES_QUEUE
 
 __all__ = ["command"]
 
@@ -39,6 +40,10 @@ def command(as_json: bool, config_path: Path | None) -> None:
                 "new": state.new_items,
                 "next_due": next_due,
                 "errors": state.errors,
+                "health": state.health,
+                "health_detail": state.health_detail,
+                "last_error": state.last_error,
+                "problem": state.problem,
             }
         )
     undelivered = [
@@ -55,6 +60,7 @@ def command(as_json: bool, config_path: Path | None) -> None:
         "config_error": config_error,
         "sources": sources,
         "queue": store.queue_depth(),
+        "articles_queue": store.queue_depth(ARTICLES_QUEUE),
         "outbox": store.outbox_size(),
         "undelivered": undelivered,
     }
@@ -69,15 +75,26 @@ def _print(report: dict[str, Any], now: float) -> None:
         click.secho("config rejected (the last good config is in force):", fg="red")
         click.echo(report["config_error"])
     click.echo(
-        f"{'source':<24} {'last poll':<10} {'result':<14} {'items':>5} {'next due':<10} errors"
+        f"{'source':<24} {'health':<9} {'last poll':<10} {'result':<14} {'items':>5} "
+        f"{'next due':<10} errors"
     )
     for s in report["sources"]:
         line = (
-            f"{s['id']:<24} {ago(s['last_poll'], now):<10} {s['result'] or '-':<14} "
-            f"{s['items']:>5} {ago(s['next_due'], now):<10} {s['errors']}"
+            f"{s['id']:<24} {s['health'] or '-':<9} {ago(s['last_poll'], now):<10} "
+            f"{s['result'] or '-':<14} {s['items']:>5} {ago(s['next_due'], now):<10} {s['errors']}"
         )
-        click.secho(line, fg="red" if s["errors"] else None)
-    click.echo(f"\nqueued tasks: {report['queue']}   outbox: {report['outbox']}")
+        unhealthy = s["health"] not in (None, "ok")
+        click.secho(line, fg="red" if s["errors"] or unhealthy else None)
+        if s["errors"] and s["last_error"]:
+            click.secho(f"  last error: {s['last_error']}", fg="red")
+        if unhealthy and s["health_detail"]:
+            click.secho(f"  {s['health']}: {s['health_detail']}", fg="red")
+        if s["problem"] and s["health"] != "selectors":  # that detail already names it
+            click.secho(f"  problem: {s['problem']}", fg="yellow")
+    click.echo(
+        f"\nqueued tasks: {report['queue']}   articles to process: {report['articles_queue']}"
+        f"   outbox: {report['outbox']}"
+    )
     if report["undelivered"]:
         click.echo("undelivered alerts:")
         for d in report["undelivered"]:

@@ -4,6 +4,9 @@
     for match in rules.match(Document(title, summary, body)):
         ...  # match.rule_id, match.spans (offsets into the original fields)
 
+`rules.match(doc, spans=False)` only finds which rules match, not where: the
+spans are most of the cost of a matching rule, and only alerts show them.
+
 `reference.reference_match` is a deliberately plain evaluator of the same
 language, kept to test the compiled matcher against.
 """

@@ -14,11 +14,17 @@ terms it cannot match without (for `a AND (b OR c)`: `a`, or `b c`), the
 clause whose terms the fewest other rules share, so a word that many rules
 mention (a country, say) does not make all of them candidates. Rules that can
 hold with no term present (`NOT x`) are evaluated for every article.
+
+Evaluating: a rule made of AND and OR over terms in any field (most rules)
+is tested as set operations on the terms that occurred; others walk their
+tree. Where terms occurred is only worked out where a test needs it (NEAR,
+words after a `word*`, accents) or when the spans of a match are asked for.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import chain
@@ -32,26 +38,86 @@ from worker.match.evaluate import (
     AndNode,
     ArticleState,
     CharSpan,
+    Hit,
+    KeyEntry,
     NearNode,
     NotNode,
     OrNode,
     RegexNode,
     TermNode,
+    WordNode,
     as_positional,
 )
 from worker.match.evaluate import Node as CompiledNode
 from worker.match.normalize import FieldText
 from worker.match.query import And, Near, Node, Not, Or, Query, Regex, Term, Word, parse_query
-from worker.models import Field, RuleMatch, Span
+from worker.models import RuleMatch, Span
 
 __all__ = ["RuleSet", "compile_rules", "match_query"]
 
 Verifier = Callable[[FieldText, int], bool]
-Clauses = tuple[frozenset[int], ...]
+# A term in clauses and triggers: a single word by itself, others by term id.
+TermKey = str | int
+Clauses = tuple[frozenset[TermKey], ...]
 
 # Enough clauses to describe `(a b) OR (c d)` exactly. Any subset of
 # necessary clauses is still necessary, so cutting the list is always safe.
 _MAX_CLAUSES = 16
+
+# What scanning does with an automaton key's hits (see `_Compiler.automaton`).
+PRESENCE, HIGHLIGHT, LOCATE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Exact:
+    """A rule of AND and OR over terms in any field, tested as sets of what occurred.
+
+    It holds iff every term of `must` occurred and each clause of `any_of` has
+    a term that did: a subset test in C instead of a walk over the tree.
+    """
+
+    must: frozenset[TermKey]
+    any_of: Clauses
+
+    @staticmethod
+    def of(root: CompiledNode) -> _Exact | None:
+        clauses = _plain_clauses(root)
+        if clauses is None:
+            return None
+        must = frozenset(key for clause in clauses if len(clause) == 1 for key in clause)
+        return _Exact(must, tuple(clause for clause in clauses if len(clause) > 1))
+
+    def test(self, found: set[TermKey]) -> bool:
+        if not self.must <= found:
+            return False
+        for clause in self.any_of:  # noqa: SIM110
+            if found.isdisjoint(clause):
+                return False
+        return True
+
+
+def _plain_clauses(node: CompiledNode) -> Clauses | None:
+    """The node as AND of ORs of terms, exactly; None if it is more (NOT, NEAR, fields, regex)."""
+    if isinstance(node, WordNode | TermNode):
+        return (frozenset((node.key,)),) if node.fields == ALL_FIELDS else None
+    if isinstance(node, AndNode):
+        parts = [_plain_clauses(operand) for operand in node.operands]
+        if any(part is None for part in parts):
+            return None
+        combined = tuple(dict.fromkeys(c for part in parts if part is not None for c in part))
+    elif isinstance(node, OrNode):
+        combined = (frozenset(),)
+        for operand in node.operands:
+            clauses = _plain_clauses(operand)
+            if clauses is None:
+                return None
+            product = (mine | theirs for mine in combined for theirs in clauses)
+            combined = tuple(dict.fromkeys(product))
+            if len(combined) > _MAX_CLAUSES:
+                return None
+    else:
+        return None
+    return combined if len(combined) <= _MAX_CLAUSES else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +128,14 @@ class _Rule:
     # The rule can only hold if each clause has a term that occurred; None:
     # it can hold with no term at all (`NOT x`, a lone regex).
     clauses: Clauses | None
+    # Set the rule's test can be made of, if it is that simple (most rules are).
+    exact: _Exact | None
 
 
 def _required(node: CompiledNode) -> Clauses | None:
     """Necessary conditions on term occurrence, as AND of ORs of term ids."""
-    if isinstance(node, TermNode):
-        return (frozenset((node.term_id,)),)
+    if isinstance(node, WordNode | TermNode):
+        return (frozenset((node.key,)),)
     if isinstance(node, AndNode | NearNode):
         operands = node.operands if isinstance(node, AndNode) else (node.left, node.right)
         found = [c for c in map(_required, operands) if c is not None]
@@ -91,15 +159,6 @@ def _required_any(operands: tuple[CompiledNode, ...]) -> Clauses | None:
     return combined
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """A term whose automaton key ended here: id, length in words, and a check if needed."""
-
-    term_id: int
-    length: int
-    verify: Verifier | None
-
-
 def _key(words: tuple[Word, ...]) -> tuple[str, int]:
     """Automaton key: words up to the first `word*` (which may go on), and how many."""
     parts: list[str] = []
@@ -112,24 +171,39 @@ def _key(words: tuple[Word, ...]) -> tuple[str, int]:
 
 def _verifier(words: tuple[Word, ...], keyed: int) -> Verifier | None:
     """What the automaton key did not check: words after a `word*`, and accents."""
-    rest = [(offset, w.text, w.prefix) for offset, w in enumerate(words) if offset >= keyed]
-    accented = [(offset, frozenset(w.accents)) for offset, w in enumerate(words) if w.accents]
+    rest = tuple((offset, w.text, w.prefix) for offset, w in enumerate(words) if offset >= keyed)
+    accented = tuple((offset, frozenset(w.accents)) for offset, w in enumerate(words) if w.accents)
     if not rest and not accented:
         return None
-    length = len(words)
+    last = len(words) - 1
+    # Accented Latin letters can be looked for in the field's text as a whole,
+    # which spares locating tokens in most texts that have other accents only.
+    latin = tuple(
+        {
+            letter
+            for _, accents in accented
+            for _, letter in accents
+            if unicodedata.name(letter[0], "").startswith("LATIN")
+        }
+    )
 
+    # Plain loops: this runs for every automaton hit of such a term.
     def verify(field: FieldText, first: int) -> bool:
         tokens = field.tokens
-        if first + length > len(tokens):
+        if first + last >= len(tokens):
             return False
         for offset, text, prefix in rest:
             token = tokens[first + offset]
             if token != text and not (prefix and token.startswith(text)):
                 return False
         # A rule letter with an accent needs that accent; the key matched the bases.
-        return all(
-            accents <= frozenset(field.accents(first + offset)) for offset, accents in accented
-        )
+        for letter in latin:
+            if not field.may_contain(letter):
+                return False
+        for offset, accents in accented:  # noqa: SIM110
+            if not accents.issubset(field.accents(first + offset)):
+                return False
+        return True
 
     return verify
 
@@ -137,47 +211,55 @@ def _verifier(words: tuple[Word, ...], keyed: int) -> Verifier | None:
 class _Compiler:
     def __init__(self) -> None:
         self.term_ids: dict[tuple[Word, ...], int] = {}
-        self.words: dict[int, str] = {}  # single plain words: found by set intersection
-        self.keys: dict[str, list[_Entry]] = {}  # everything else: the automaton
+        self.words: set[str] = set()  # single plain words: found by set intersection
+        self.keys: dict[str, list[KeyEntry]] = {}  # everything else: the automaton
         self.regex_ids: dict[tuple[str, int], int] = {}
-        # Terms whose every position matters: highlighted (not under NOT) or in a NEAR.
-        self.positional: set[int] = set()
+        # Terms whose positions matter: to test a NEAR, or only to highlight a
+        # match (any term not under NOT).
+        self.near: set[int] = set()
+        self.highlighted: set[int] = set()
+        self.aside_terms: set[int] = set()  # located only when highlighted
 
     def rule(self, rule_id: str, query: Query) -> _Rule:
-        root = self.node(query.root, ALL_FIELDS, positional=True)
-        return _Rule(rule_id, query, root, _required(root))
+        root = self.node(query.root, ALL_FIELDS, highlight=True)
+        return _Rule(rule_id, query, root, _required(root), _Exact.of(root))
 
-    def node(self, node: Node, fields: int, positional: bool) -> CompiledNode:
+    def node(self, node: Node, fields: int, highlight: bool, near: bool = False) -> CompiledNode:
         if isinstance(node, Term):
-            return self.term(node.words, fields, positional)
+            return self.term(node.words, fields, highlight, near)
         if isinstance(node, Regex):
             return self.regex(node.pattern, fields)
         if isinstance(node, And):
-            return AndNode(tuple(self.node(n, fields, positional) for n in node.operands))
+            return AndNode(tuple(self.node(n, fields, highlight, near) for n in node.operands))
         if isinstance(node, Or):
-            return OrNode(tuple(self.node(n, fields, positional) for n in node.operands))
+            return OrNode(tuple(self.node(n, fields, highlight, near) for n in node.operands))
         if isinstance(node, Not):
-            return NotNode(self.node(node.operand, fields, positional=False))
+            return NotNode(self.node(node.operand, fields, highlight=False))
         if isinstance(node, Near):
-            left = as_positional(self.node(node.left, fields, positional=True))
-            right = as_positional(self.node(node.right, fields, positional=True))
+            left = as_positional(self.node(node.left, fields, highlight=True, near=True))
+            right = as_positional(self.node(node.right, fields, highlight=True, near=True))
             return NearNode(left, right, node.distance)
         scope = sum(1 << FIELDS.index(name) for name in node.fields)
-        return self.node(node.operand, fields & scope, positional)
+        return self.node(node.operand, fields & scope, highlight, near)
 
-    def term(self, words: tuple[Word, ...], fields: int, positional: bool) -> TermNode:
+    def term(
+        self, words: tuple[Word, ...], fields: int, highlight: bool, near: bool
+    ) -> CompiledNode:
+        only = words[0]
+        if len(words) == 1 and not only.prefix and not only.accents:
+            self.words.add(only.text)
+            indexes = tuple(i for i in range(len(FIELDS)) if fields >> i & 1)
+            return WordNode(only.text, fields, indexes)
         term_id = self.term_ids.get(words)
         if term_id is None:
             term_id = self.term_ids[words] = len(self.term_ids)
-            only = words[0]
-            if len(words) == 1 and not only.prefix and not only.accents:
-                self.words[term_id] = only.text
-            else:
-                key, keyed = _key(words)
-                entry = _Entry(term_id, len(words), _verifier(words, keyed))
-                self.keys.setdefault(key, []).append(entry)
-        if positional:
-            self.positional.add(term_id)
+            key, keyed = _key(words)
+            entry = KeyEntry(term_id, len(words), _verifier(words, keyed))
+            self.keys.setdefault(key, []).append(entry)
+        if near:
+            self.near.add(term_id)
+        if highlight:
+            self.highlighted.add(term_id)
         return TermNode(term_id, fields)
 
     def regex(self, pattern: str, fields: int) -> RegexNode:
@@ -189,31 +271,36 @@ class _Compiler:
             return None
         automaton = ahocorasick.Automaton()
         for key_id, (key, entries) in enumerate(self.keys.items()):
-            # Where only presence matters (`NOT "sanctions relief"`), the first
-            # hit in a field is enough and later ones are skipped.
-            presence_only = not any(
-                e.term_id in self.positional or e.verify is not None for e in entries
-            )
-            automaton.add_word(key, (key_id, len(key), tuple(entries), presence_only))
+            # Hits are located (to token positions) while scanning only where a
+            # rule's test needs them; where presence decides, the first hit in a
+            # field is enough, and later ones are kept aside only to highlight.
+            if any(e.term_id in self.near or e.verify is not None for e in entries):
+                mode = LOCATE
+            elif any(e.term_id in self.highlighted for e in entries):
+                mode = HIGHLIGHT
+                self.aside_terms.update(e.term_id for e in entries)
+            else:
+                mode = PRESENCE  # under NOT only: `NOT "sanctions relief"`
+            automaton.add_word(key, (key_id, len(key), tuple(entries), mode))
         automaton.make_automaton()
         return automaton
 
 
-def _triggers(rules: list[_Rule], terms: int) -> dict[int, tuple[int, ...]]:
+def _triggers(rules: list[_Rule], keys: Iterable[TermKey]) -> dict[TermKey, tuple[int, ...]]:
     """For each term, the rules to evaluate when it occurs."""
     # How many rules need each term: a term many rules share is probably a
     # common one (a country, a leader), so rules are filed under another.
-    shared = [0] * terms
+    shared: dict[TermKey, int] = dict.fromkeys(keys, 0)
     for rule in rules:
-        for term_id in set().union(*(rule.clauses or ())):
-            shared[term_id] += 1
-    triggers: dict[int, list[int]] = {term_id: [] for term_id in range(terms)}
+        for key in set().union(*(rule.clauses or ())):
+            shared[key] += 1
+    triggers: dict[TermKey, list[int]] = {key: [] for key in shared}
     for index, rule in enumerate(rules):
         if rule.clauses:
-            trigger = min(rule.clauses, key=lambda clause: sum(shared[t] for t in clause))
-            for term_id in trigger:
-                triggers[term_id].append(index)
-    return {term_id: tuple(indexes) for term_id, indexes in triggers.items()}
+            trigger = min(rule.clauses, key=lambda clause: sum(shared[k] for k in clause))
+            for key in trigger:
+                triggers[key].append(index)
+    return {key: tuple(indexes) for key, indexes in triggers.items()}
 
 
 class RuleSet:
@@ -221,11 +308,10 @@ class RuleSet:
 
     __slots__ = (
         "_always",
+        "_aside_terms",
         "_automaton",
         "_rules",
         "_triggers",
-        "_word_set",
-        "_word_terms",
         "_words",
         "rule_ids",
     )
@@ -234,10 +320,10 @@ class RuleSet:
         self._rules = rules
         self.rule_ids: tuple[str, ...] = tuple(rule.rule_id for rule in rules)
         self._automaton = compiler.automaton()
-        self._words = compiler.words
-        self._word_terms = {word: term_id for term_id, word in compiler.words.items()}
-        self._word_set = frozenset(self._word_terms)
-        self._triggers = _triggers(rules, len(compiler.term_ids))
+        self._aside_terms = frozenset(compiler.aside_terms)
+        self._words = frozenset(compiler.words)
+        keys: list[TermKey] = [*compiler.words, *compiler.term_ids.values()]
+        self._triggers = _triggers(rules, keys)
         self._always = tuple(index for index, rule in enumerate(rules) if rule.clauses is None)
 
     def __len__(self) -> int:
@@ -250,35 +336,44 @@ class RuleSet:
                 return rule.query
         raise KeyError(rule_id)
 
-    def match(self, doc: Document) -> list[RuleMatch]:
+    def match(self, doc: Document, *, spans: bool = True) -> list[RuleMatch]:
+        """The rules the document matches, in rule order.
+
+        With `spans=False` only which rules match is worked out, not where
+        (`RuleMatch.spans` is empty): cheaper when nothing will be highlighted.
+        """
         state = self._scan(doc)
+        found = state.found
+        rules = self._rules
         matches = []
-        for index in self._candidates(state):
-            rule = self._rules[index]
-            if rule.root.test(state):
-                matches.append(RuleMatch(rule.rule_id, _spans(rule.root, state)))
+        for index in self._candidates(found):
+            rule = rules[index]
+            exact = rule.exact
+            if exact.test(found) if exact is not None else rule.root.test(state):
+                if spans:
+                    matches.append(RuleMatch(rule.rule_id, _spans(rule.root, state)))
+                else:
+                    matches.append(RuleMatch(rule.rule_id))
         return matches
 
-    def _candidates(self, state: ArticleState) -> list[int]:
-        triggered = chain.from_iterable(map(self._triggers.__getitem__, state.present))
+    def _candidates(self, found: set[TermKey]) -> list[int]:
+        triggered = chain.from_iterable(map(self._triggers.__getitem__, found))
         return sorted(set(triggered).union(self._always))
 
     def _scan(self, doc: Document) -> ArticleState:
         fields = [FieldText(doc.title), FieldText(doc.summary), FieldText(doc.body)]
-        state = ArticleState(fields, self._words)
+        state = ArticleState(fields, self._aside_terms)
+        words = self._words
         for index, field in enumerate(fields):
             if field.tokens:
-                self._scan_words(state, 1 << index, field)
+                state.field_words[index] = words.intersection(field.tokens)
                 if self._automaton is not None:
                     self._scan_keys(state, index, field)
+        state.all_words = frozenset().union(*state.field_words)
+        found: set[TermKey] = set(state.all_words)
+        found.update(state.present)
+        state.found = found
         return state
-
-    def _scan_words(self, state: ArticleState, bit: int, field: FieldText) -> None:
-        present = state.present
-        word_terms = self._word_terms
-        for word in self._word_set.intersection(field.tokens):
-            term_id = word_terms[word]
-            present[term_id] = present.get(term_id, 0) | bit
 
     def _scan_keys(self, state: ArticleState, field_index: int, field: FieldText) -> None:
         # The hot loop for phrases and wildcards: kept flat on purpose.
@@ -286,13 +381,19 @@ class RuleSet:
         present, located = state.present, state.located
         bit = 1 << field_index
         joined = field.joined
-        seen: set[int] = set()  # presence-only keys already found in this field
+        seen: set[int] = set()  # keys whose presence in this field is recorded
+        aside: list[Hit] = []  # hits not located now: only needed to highlight
         cursor = spaces = 0  # a position in `joined` and the spaces before it
-        for end, (key_id, key_length, entries, presence_only) in self._automaton.iter(joined):
-            if key_id in seen:
+        for end, value in self._automaton.iter(joined):
+            key_id, key_length, entries, mode = value
+            if mode != LOCATE:
+                if mode == HIGHLIGHT:
+                    aside.append((end, key_length, entries))
+                if key_id not in seen:
+                    seen.add(key_id)
+                    for entry in entries:
+                        present[entry.term_id] = present.get(entry.term_id, 0) | bit
                 continue
-            if presence_only:
-                seen.add(key_id)
             # The key starts with the space before its first token; token k
             # follows the (k+1)-th space. Hits come roughly in order, so
             # counting spaces from the previous hit keeps this linear.
@@ -309,16 +410,14 @@ class RuleSet:
                     present[term_id] = present.get(term_id, 0) | bit
                     occurrence = (field_index, first, first + entry.length - 1)
                     located.setdefault(term_id, []).append(occurrence)
+        if aside:
+            state.aside.append((field_index, aside))
 
 
 def _spans(root: CompiledNode, state: ArticleState) -> tuple[Span, ...]:
     found: set[CharSpan] = set()
     root.collect(state, found)
-    return tuple(Span(_field_name(f), start, end) for f, start, end in sorted(found))
-
-
-def _field_name(index: int) -> Field:
-    return FIELDS[index]
+    return state.spans(found)
 
 
 def compile_rules(rules: Iterable[tuple[str, str]]) -> RuleSet:

@@ -8,17 +8,21 @@ words and field scopes pushed down to the leaves; `RuleSet.match` fills an
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from worker.match.document import FIELDS
 from worker.match.normalize import FieldText
+from worker.models import Span
 
 __all__ = [
     "ALL_FIELDS",
     "AndNode",
     "ArticleState",
     "CharSpan",
+    "Hit",
+    "KeyEntry",
     "NearNode",
     "Node",
     "NotNode",
@@ -27,6 +31,7 @@ __all__ = [
     "Positional",
     "RegexNode",
     "TermNode",
+    "WordNode",
     "as_positional",
 ]
 
@@ -39,37 +44,135 @@ Position = tuple[int, int, int, tuple[tuple[int, int], ...]]
 CharSpan = tuple[int, int, int]  # field index, original start, end
 
 
+@dataclass(frozen=True, slots=True)
+class KeyEntry:
+    """A term whose automaton key ended here: id, length in words, and a check if needed."""
+
+    term_id: int
+    length: int
+    verify: Callable[[FieldText, int], bool] | None
+
+
+# An automaton hit kept to be located later: end in the field's joined
+# tokens, key length, and the terms of the key.
+Hit = tuple[int, int, tuple[KeyEntry, ...]]
+
+
 class ArticleState:
     """One article being matched: which terms occurred where, regex results."""
 
-    __slots__ = ("fields", "located", "present", "regex_matches", "words")
+    __slots__ = (
+        "_span_objects",
+        "_term_spans",
+        "_word_occurrences",
+        "all_words",
+        "aside",
+        "aside_terms",
+        "field_words",
+        "fields",
+        "found",
+        "located",
+        "present",
+        "regex_matches",
+    )
 
-    def __init__(self, fields: list[FieldText], words: dict[int, str]) -> None:
+    def __init__(self, fields: list[FieldText], aside_terms: frozenset[int] = frozenset()) -> None:
         self.fields = fields
-        # term id -> bit mask of the fields it occurs in
+        # Single-word terms: the rule words found in each field, and in any.
+        self.field_words: list[frozenset[str]] = [frozenset() for _ in fields]
+        self.all_words: frozenset[str] = frozenset()
+        # Other terms (automaton): term id -> bit mask of fields, and occurrences.
         self.present: dict[int, int] = {}
-        # term id -> occurrences; single words get theirs only when asked
         self.located: dict[int, list[Occurrence]] = {}
-        self.words = words  # term id -> word, for the terms found without positions
+        # Hits of terms whose positions only matter to highlight, per field:
+        # located the first time a position is asked for.
+        self.aside: list[tuple[int, list[Hit]]] = []
+        self.aside_terms = aside_terms  # the terms whose hits may be set aside
+        # Every term that occurred in any field: words, and ids of other terms.
+        self.found: set[str | int] = set()
         self.regex_matches: dict[int, list[CharSpan]] = {}
+        # Positions of single words are only looked up for rules that need
+        # them; matched rules often share terms (a country, a leader), so
+        # spans and Span objects are made once per article.
+        self._word_occurrences: dict[str, list[Occurrence]] = {}
+        self._term_spans: dict[tuple[str | int, int], list[CharSpan]] = {}
+        self._span_objects: dict[CharSpan, Span] = {}
 
-    def occurrences(self, term_id: int) -> list[Occurrence]:
-        found = self.located.get(term_id)
-        if found is not None:
-            return found
-        mask = self.present.get(term_id, 0)
-        word = self.words.get(term_id)
-        found = []
-        if mask and word is not None:
+    def locations(self, term_id: int) -> list[Occurrence]:
+        """Where a term found by the automaton occurred."""
+        if self.aside and term_id in self.aside_terms:
+            self._locate_aside()
+        return self.located.get(term_id, [])
+
+    def _locate_aside(self) -> None:
+        located = self.located
+        for field_index, hits in self.aside:
+            joined = self.fields[field_index].joined
+            cursor = spaces = 0  # as in RuleSet._scan_keys: token k follows space k+1
+            for end, key_length, entries in hits:
+                start = end - key_length + 2
+                if start >= cursor:
+                    spaces += joined.count(" ", cursor, start)
+                else:
+                    spaces -= joined.count(" ", start, cursor)
+                cursor = start
+                first = spaces - 1
+                for entry in entries:
+                    occurrence = (field_index, first, first + entry.length - 1)
+                    located.setdefault(entry.term_id, []).append(occurrence)
+        self.aside = []
+
+    def word_occurrences(self, word: str) -> list[Occurrence]:
+        found = self._word_occurrences.get(word)
+        if found is None:
+            found = []
             for index, field in enumerate(self.fields):
-                if mask >> index & 1:
+                if word in self.field_words[index]:
                     found.extend((index, i, i) for i in field.find_word(word))
-        self.located[term_id] = found
+            self._word_occurrences[word] = found
         return found
 
     def char_span(self, field: int, first: int, last: int) -> CharSpan:
         start, end = self.fields[field].span(first, last)
         return field, start, end
+
+    def word_spans(self, node: WordNode) -> list[CharSpan]:
+        """Like `term_spans`, looking words up in the text directly where it can."""
+        key = (node.word, node.fields)
+        found = self._term_spans.get(key)
+        if found is None:
+            found = []
+            for index, field in enumerate(self.fields):
+                if not node.fields >> index & 1 or node.word not in self.field_words[index]:
+                    continue
+                direct = field.word_spans(node.word)
+                if direct is None:
+                    spans = map(field.span, *([field.find_word(node.word)] * 2))
+                    found.extend((index, start, end) for start, end in spans)
+                else:
+                    found.extend((index, start, end) for start, end in direct)
+            self._term_spans[key] = found
+        return found
+
+    def term_spans(self, term: Leaf) -> list[CharSpan]:
+        key = (term.key, term.fields)
+        found = self._term_spans.get(key)
+        if found is None:
+            found = [self.char_span(f, i, j) for f, i, j in term.occurrences(self)]
+            self._term_spans[key] = found
+        return found
+
+    def spans(self, found: set[CharSpan]) -> tuple[Span, ...]:
+        """Span objects in reading order: title first, then by offset."""
+        objects = self._span_objects
+        result = []
+        for char_span in sorted(found):
+            span = objects.get(char_span)
+            if span is None:
+                field, start, end = char_span
+                span = objects[char_span] = Span(FIELDS[field], start, end)
+            result.append(span)
+        return tuple(result)
 
 
 class Node(Protocol):
@@ -82,16 +185,64 @@ class Positional(Node, Protocol):
     def positions(self, state: ArticleState) -> list[Position]: ...
 
 
+class Leaf(Protocol):
+    """A term: its key for caches, field mask, and where it occurs."""
+
+    @property
+    def key(self) -> str | int: ...
+
+    @property
+    def fields(self) -> int: ...
+
+    def occurrences(self, state: ArticleState) -> list[Occurrence]: ...
+
+
+def _in_scope(found: list[Occurrence], fields: int) -> list[Occurrence]:
+    if fields == ALL_FIELDS:
+        return found
+    return [hit for hit in found if fields >> hit[0] & 1]
+
+
+@dataclass(frozen=True, slots=True)
+class WordNode:
+    """A single plain word, found through the article's set of words."""
+
+    word: str
+    fields: int  # bit mask
+    field_indexes: tuple[int, ...]
+
+    @property
+    def key(self) -> str:
+        return self.word
+
+    def occurrences(self, state: ArticleState) -> list[Occurrence]:
+        return _in_scope(state.word_occurrences(self.word), self.fields)
+
+    def test(self, state: ArticleState) -> bool:
+        if self.fields == ALL_FIELDS:
+            return self.word in state.all_words
+        return any(self.word in state.field_words[index] for index in self.field_indexes)
+
+    def positions(self, state: ArticleState) -> list[Position]:
+        return [(f, i, j, ((i, j),)) for f, i, j in self.occurrences(state)]
+
+    def collect(self, state: ArticleState, out: set[CharSpan]) -> None:
+        out.update(state.word_spans(self))
+
+
 @dataclass(frozen=True, slots=True)
 class TermNode:
+    """A phrase, compound, `word*` or accented word, found by the automaton."""
+
     term_id: int
     fields: int  # bit mask
 
+    @property
+    def key(self) -> int:
+        return self.term_id
+
     def occurrences(self, state: ArticleState) -> list[Occurrence]:
-        found = state.occurrences(self.term_id)
-        if self.fields == ALL_FIELDS:
-            return found
-        return [hit for hit in found if self.fields >> hit[0] & 1]
+        return _in_scope(state.locations(self.term_id), self.fields)
 
     def test(self, state: ArticleState) -> bool:
         return bool(state.present.get(self.term_id, 0) & self.fields)
@@ -100,7 +251,7 @@ class TermNode:
         return [(f, i, j, ((i, j),)) for f, i, j in self.occurrences(state)]
 
     def collect(self, state: ArticleState, out: set[CharSpan]) -> None:
-        out.update(state.char_span(f, i, j) for f, i, j in self.occurrences(state))
+        out.update(state.term_spans(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +358,6 @@ class NearNode:
 
 
 def as_positional(node: Node) -> Positional:
-    if isinstance(node, TermNode | OrNode | NearNode):
+    if isinstance(node, WordNode | TermNode | OrNode | NearNode):
         return node
     raise TypeError(f"not a NEAR operand: {node!r}")  # the parser rules this out

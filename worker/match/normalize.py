@@ -22,7 +22,7 @@ import re
 import unicodedata
 from bisect import bisect_right
 from functools import lru_cache
-from itertools import accumulate, compress, pairwise
+from itertools import accumulate, compress, pairwise, repeat
 from operator import add, sub
 
 from unidecode import unidecode
@@ -30,9 +30,8 @@ from unidecode import unidecode
 __all__ = [
     "FieldText",
     "NormText",
-    "TermWords",
+    "fold_text",
     "fold_unit",
-    "is_substring_script",
     "normalize_text",
     "tokenize",
 ]
@@ -80,11 +79,6 @@ def _in_ranges(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
     return any(low <= code <= high for low, high in ranges)
 
 
-def is_substring_script(char: str) -> bool:
-    """Whether `char` belongs to a script matched by substring."""
-    return _in_ranges(ord(char), _SUBSTRING_RANGES)
-
-
 def _char_class(ranges: tuple[tuple[int, int], ...]) -> str:
     return "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges)
 
@@ -101,8 +95,8 @@ Accents = tuple[tuple[int, str], ...]
 def _fold_separator(char: str) -> str:
     if unicodedata.category(char) == "Pd" or char in _EXTRA_DASHES:
         return "-"
-    if char.isspace():
-        return " "
+    if char.isspace() or unicodedata.category(char) == "Cs":
+        return " "  # lone surrogates (from undecodable bytes) are noise, not text
     # Keep typographic punctuation recognisable for regexes: a curly
     # apostrophe becomes ', an ellipsis ...
     ascii_form = unidecode(char).strip()
@@ -180,21 +174,20 @@ def _clusters(text: str) -> list[str]:
     return clusters
 
 
-def _units(text: str) -> list[str]:
-    """Split into characters, each with the combining marks that follow it."""
-    return _clusters(text)
-
-
 @lru_cache(maxsize=1 << 14)
-def _fold_run(run: str) -> tuple[str, tuple[int, ...], tuple[int, ...], Accents]:
-    """Fold a run of text; per folded char, the original start and end offsets."""
+def _fold_run(run: str) -> tuple[str, tuple[int, ...] | None, tuple[int, ...] | None, Accents]:
+    """Fold a run of text; per folded char, the original start and end offsets.
+
+    The offsets are None when each folded char stands for the original at
+    the same offset, which is most runs and lets the caller skip a loop.
+    """
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     accents: list[tuple[int, str]] = []
     position = 0
     folded_len = 0
-    for unit in _units(run):
+    for unit in _clusters(run):  # each char with the combining marks after it
         folded, unit_accents = fold_unit(unit)
         end = position + len(unit)
         out.append(folded)
@@ -203,13 +196,15 @@ def _fold_run(run: str) -> tuple[str, tuple[int, ...], tuple[int, ...], Accents]
         accents.extend((folded_len + off, letter) for off, letter in unit_accents)
         folded_len += len(folded)
         position = end
+    if starts == list(range(len(run))) and ends == list(range(1, len(run) + 1)):
+        return "".join(out), None, None, tuple(accents)  # one char for one, like most runs
     return "".join(out), tuple(starts), tuple(ends), tuple(accents)
 
 
 class NormText:
     """A field's folded text with a map back to original offsets."""
 
-    __slots__ = ("_ends", "_starts", "accents", "text")
+    __slots__ = ("accents", "ends", "starts", "text")
 
     def __init__(
         self,
@@ -219,16 +214,17 @@ class NormText:
         accents: dict[int, str],
     ) -> None:
         self.text = text
-        # None means the folded text has the original's offsets (ASCII input).
-        self._starts = starts
-        self._ends = ends
+        # Per folded char, its original start and end; None when the folded
+        # text has the original's offsets (ASCII input).
+        self.starts = starts
+        self.ends = ends
         self.accents = accents
 
     def original(self, start: int, end: int) -> tuple[int, int]:
         """Original offsets of the folded slice [start, end), end > start."""
-        if self._starts is None or self._ends is None:
+        if self.starts is None or self.ends is None:
             return start, end
-        return self._starts[start], self._ends[end - 1]
+        return self.starts[start], self.ends[end - 1]
 
 
 def normalize_text(text: str) -> NormText:
@@ -253,14 +249,48 @@ def normalize_text(text: str) -> NormText:
         base = len(starts)
         accents.update((base + off, letter) for off, letter in run_accents)
         pieces.append(folded)
-        starts.extend(start + s for s in run_starts)
-        ends.extend(start + e for e in run_ends)
+        if run_starts is None or run_ends is None:
+            starts.extend(range(start, match.end()))
+            ends.extend(range(start + 1, match.end() + 1))
+        else:
+            starts.extend(start + s for s in run_starts)
+            ends.extend(start + e for e in run_ends)
         done = match.end()
     if done < len(text):
         pieces.append(text[done:].lower())
         starts.extend(range(done, len(text)))
         ends.extend(range(done + 1, len(text) + 1))
     return NormText("".join(pieces), starts, ends, accents)
+
+
+def fold_text(text: str) -> str:
+    """`normalize_text(text).text` without the offset maps: what scanning needs."""
+    if text.isascii():
+        return text.lower()
+    pieces: list[str] = []
+    done = 0
+    for match in _NON_ASCII_RUN.finditer(text):
+        start = match.start()
+        if start > done and _is_mark(text[start]):
+            start -= 1  # as in normalize_text: the mark belongs to the ASCII letter before it
+        if start > done:
+            pieces.append(text[done:start].lower())
+        pieces.append(_fold_run(text[start : match.end()])[0])
+        done = match.end()
+    pieces.append(text[done:].lower())
+    return "".join(pieces)
+
+
+def _accents_by_token(
+    accents: dict[int, str], starts: list[int], ends: list[int]
+) -> dict[int, Accents]:
+    """Accented letters (by folded position) grouped by the token they are in."""
+    found: dict[int, list[tuple[int, str]]] = {}
+    for position, letter in sorted(accents.items()):
+        index = bisect_right(starts, position) - 1
+        if index >= 0 and position < ends[index]:
+            found.setdefault(index, []).append((position - starts[index], letter))
+    return {index: tuple(letters) for index, letters in found.items()}
 
 
 def _token_table(norm: NormText) -> tuple[list[str], list[tuple[int, int]], dict[int, Accents]]:
@@ -271,13 +301,9 @@ def _token_table(norm: NormText) -> tuple[list[str], list[tuple[int, int]], dict
         tokens.append(match.group())
         folded.append(match.span())
     spans = [norm.original(start, end) for start, end in folded]
-    accents: dict[int, list[tuple[int, str]]] = {}
     starts = [start for start, _ in folded]
-    for position, letter in sorted(norm.accents.items()):
-        index = bisect_right(starts, position) - 1
-        if index >= 0 and position < folded[index][1]:
-            accents.setdefault(index, []).append((position - starts[index], letter))
-    return tokens, spans, {index: tuple(found) for index, found in accents.items()}
+    ends = [end for _, end in folded]
+    return tokens, spans, _accents_by_token(norm.accents, starts, ends)
 
 
 def tokenize(text: str) -> list[tuple[str, int, int, Accents]]:
@@ -293,8 +319,6 @@ def tokenize(text: str) -> list[tuple[str, int, int, Accents]]:
     ]
 
 
-TermWords = tuple[tuple[str, bool, Accents], ...]
-
 # ASCII fast path: one byte translation lowercases and turns every
 # non-alphanumeric byte (and the '?' that stands for a non-ASCII separator)
 # into a space; a second marks letters and digits to find where they meet.
@@ -307,12 +331,14 @@ _CLASS = bytes(
 ) + bytes(128)
 
 
-def _ascii_tokens(raw: bytes) -> list[str]:
+def _ascii_tokens(raw: bytes) -> tuple[list[str], bytes | None]:
+    """The tokens, and the lowered text with every separator a space when
+    tokens are exactly its space-separated runs (no letter meets a digit)."""
     lowered = raw.translate(_LOWER_OR_SPACE)
     cuts = _class_changes(raw)
     if cuts:
-        lowered = b" ".join(_split_at(lowered, cuts))
-    return lowered.decode("ascii").split()
+        return b" ".join(_split_at(lowered, cuts)).decode("ascii").split(), None
+    return lowered.decode("ascii").split(), lowered
 
 
 def _ascii_offsets(raw: bytes) -> tuple[list[int], list[int]]:
@@ -376,8 +402,11 @@ class FieldText:
 
     __slots__ = (
         "_accents",
+        "_cased",
         "_ends",
+        "_folded",
         "_norm",
+        "_plain",
         "_raw",
         "_starts",
         "joined",
@@ -391,6 +420,7 @@ class FieldText:
         self._starts: list[int] = []
         self._ends: list[int] = []
         self._accents: dict[int, Accents] | None = None
+        self._cased: str | None = None
         # ASCII bytes with the same offsets as the text, when there is a fast path.
         self._raw: bytes | None = None
         if text.isascii():
@@ -398,10 +428,23 @@ class FieldText:
         elif all(map(_is_plain_separator, _non_ascii(text))):
             # Each non-ASCII char becomes one '?', a separator: offsets unchanged.
             self._raw = text.encode("ascii", "replace")
+        # The folded text as ASCII bytes, when folding left no other script.
+        self._folded: bytes | None = None
+        # The lowered original with a space around, where words can be found
+        # at their original offsets (ASCII-like text without letter-digit runs).
+        self._plain: bytes | None = None
         if self._raw is not None:
-            self.tokens = _ascii_tokens(self._raw)
+            self.tokens, lowered = _ascii_tokens(self._raw)
+            if lowered is not None:
+                self._plain = b" " + lowered + b" "
         else:
-            self.tokens = _TOKEN_RE.findall(self.norm().text)
+            # Offsets back into the original are only worked out if asked for.
+            folded = fold_text(text)
+            if folded.isascii():
+                self._folded = folded.encode("ascii")
+                self.tokens = _ascii_tokens(self._folded)[0]
+            else:
+                self.tokens = _TOKEN_RE.findall(folded)
         # One space around every token lets the automaton find whole words.
         self.joined = f" {' '.join(self.tokens)} " if self.tokens else ""
 
@@ -418,14 +461,35 @@ class FieldText:
             self._starts, self._ends = _ascii_offsets(self._raw)
             self._accents = {}
             return
-        _, spans, self._accents = _token_table(self.norm())
-        self._starts = [start for start, _ in spans]
-        self._ends = [end for _, end in spans]
+        norm = self.norm()
+        if self._folded is None or norm.starts is None or norm.ends is None:
+            _, spans, self._accents = _token_table(norm)
+            self._starts = [start for start, _ in spans]
+            self._ends = [end for _, end in spans]
+            return
+        # Latin, Cyrillic and Greek text folds to ASCII: tokens are located in
+        # the folded bytes, then mapped back, all without a Python loop.
+        folded_starts, folded_ends = _ascii_offsets(self._folded)
+        self._starts = list(map(norm.starts.__getitem__, folded_starts))
+        self._ends = list(map(norm.ends.__getitem__, map(sub, folded_ends, repeat(1))))
+        self._accents = _accents_by_token(norm.accents, folded_starts, folded_ends)
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Original offsets covering tokens first..last (inclusive)."""
         self._locate()
         return self._starts[first], self._ends[last]
+
+    def may_contain(self, letter: str) -> bool:
+        """Whether an accented Latin letter (as in `Accents`) can be in any token, at a glance.
+
+        False is certain; True means only that the letter occurs in the text.
+        """
+        if self._raw is not None:
+            return False  # ASCII and separators only
+        if self._cased is None:
+            folded = unicodedata.normalize("NFKC", self.text).casefold()
+            self._cased = unicodedata.normalize("NFC", folded)
+        return letter in self._cased
 
     def accents(self, index: int) -> Accents:
         """Accented letters of token `index` as (offset in token, letter)."""
@@ -434,6 +498,25 @@ class FieldText:
         self._locate()
         assert self._accents is not None
         return self._accents.get(index, ())
+
+    def word_spans(self, word: str) -> list[tuple[int, int]] | None:
+        """Original offsets of the tokens equal to `word`, found in the text itself.
+
+        None when that takes the token positions (`find_word`, then `span`).
+        """
+        plain = self._plain
+        if plain is None:
+            return None
+        if not word.isascii():
+            return []
+        needle = f" {word} ".encode("ascii")
+        size = len(word)
+        found: list[tuple[int, int]] = []
+        index = plain.find(needle)
+        while index >= 0:  # the word starts at index + 1 of the padded text: index of the text
+            found.append((index, index + size))
+            index = plain.find(needle, index + size + 1)
+        return found
 
     def find_word(self, word: str) -> list[int]:
         """Indexes of the tokens equal to `word`."""

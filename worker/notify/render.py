@@ -30,6 +30,9 @@ __all__ = [
 BLOCK_SEPARATOR = "\n\n"
 _HTML_DOCTYPE = "<!DOCTYPE html>"
 _ELLIPSIS = "…"
+# A Markdown hard line break. CommonMark renderers (Matrix, via Apprise) join
+# plain newlines into one line; the two spaces are invisible everywhere else.
+_MD_BREAK = "  \n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,9 @@ def _highlight(piece: str, fmt: Format) -> str:
     lead, trail = piece[: len(piece) - len(piece.lstrip())], piece[len(piece.rstrip()) :]
     text = escape(core, fmt)
     if fmt == "html":
-        text = f'<mark style="background-color:#fff0a0;color:inherit"><b>{text}</b></mark>'
+        # nowrap: a highlighted "S-300" must not break at its hyphen.
+        style = "background-color:#fff0a0;color:inherit;white-space:nowrap"
+        text = f'<mark style="{style}"><b>{text}</b></mark>'
     else:
         text = f"**{text}**"
     return f"{lead}{text}{trail}"
@@ -124,7 +129,7 @@ def _facts(rows: Sequence[tuple[str, str]], fmt: Format) -> str:
         lines = "<br>\n".join(f"<b>{label}:</b> {value}" for label, value in rows)
         return f'<p style="margin:0 0 12px;color:#444444;font-size:15px">{lines}</p>'
     if fmt == "markdown":
-        return "\n".join(f"**{label}:** {value}" for label, value in rows)
+        return _MD_BREAK.join(f"**{label}:** {value}" for label, value in rows)
     return "\n".join(f"{label}: {value}" for label, value in rows)
 
 
@@ -225,7 +230,8 @@ def _digest_entry(item: DigestItem, fmt: Format, tz: ZoneInfo) -> str:
         return f'<div style="margin:0 0 16px">{lines}\n{quote}\n{link}</div>'
     if fmt == "markdown":
         # The quote goes last: a line after "> ..." would join the quote.
-        return "\n".join(line for line in [f"**{head}**", *facts, link, quote] if line)
+        lines = _MD_BREAK.join(line for line in [f"**{head}**", *facts, link] if line)
+        return f"{lines}\n{quote}" if quote else lines
     return "\n".join([f"- {head}", *(f"  {line}" for line in [*facts, quote, link] if line)])
 
 

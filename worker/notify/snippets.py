@@ -132,11 +132,20 @@ def _strip_runs(runs: list[tuple[str, bool]]) -> tuple[tuple[str, bool], ...]:
 
 
 def _field_snippets(text: str, spans: Sequence[Span]) -> list[Snippet]:
+    ranges = _valid(spans, text)
     found = []
-    for group in _group(_valid(spans, text)):
+    shown = 0  # where the previous window ended
+    for group in _group(ranges):
+        if group[-1][1] <= shown:
+            continue  # the previous window already showed these matches
         start, end = _window(text, group[0], group[-1][1])
-        runs = _strip_runs(_runs(text, start, end, group))
+        # Windows grow towards each other; a reader should not get the same
+        # sentence twice, so a window starts where the one before it ended.
+        start = max(start, shown)
+        # Every match inside the window is highlighted, not only its group's.
+        runs = _strip_runs(_runs(text, start, end, ranges))
         found.append(Snippet(runs, cut_before=start > 0, cut_after=end < len(text)))
+        shown = end
     return found
 
 

@@ -38,6 +38,9 @@ _KNOWN_KEYS = frozenset({"version", "urls", "tag", "tags", "groups", "asset"})
 # Telegram declares HTML first but takes only a handful of inline tags, so a
 # full HTML document would be refused; it gets plain text instead.
 _LIMITED_HTML = frozenset({"tgram"})
+# Matrix lists plain text first, yet its clients show the HTML that Apprise
+# makes from Markdown; generic webhooks list the same formats and get text.
+_RENDERS_MARKDOWN = frozenset({"matrix", "matrixs"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,8 @@ def _format_of(plugin: Any) -> Format:
     if preferred == "html" and not _protocols(plugin) & _LIMITED_HTML:
         return "html"
     if preferred == "markdown" or ("markdown" in formats and "html" not in formats):
+        return "markdown"
+    if not override and _protocols(plugin) & _RENDERS_MARKDOWN:
         return "markdown"
     return "text"
 

@@ -15,13 +15,15 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import trafilatura
+from htmldate import find_date
 from lxml import etree
+from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from worker.parse.boilerplate import clean_text
 from worker.parse.encoding import decode
 from worker.parse.text import clean_line
-from worker.parse.urls import canonical_url
+from worker.parse.urls import absolute_url, canonical_url
 
 __all__ = ["ExtractedPage", "extract_article"]
 
@@ -34,15 +36,39 @@ _SURELY_AN_ARTICLE = 1000
 _PRECISE_SHARE = 0.6
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
-_PUBLISHED_XPATHS = (
-    "//meta[@property='article:published_time']/@content",
-    "//meta[@itemprop='datePublished']/@content",
-    "//meta[@name='article:published_time' or @name='pubdate' or @name='publishdate'"
-    " or @name='date' or @name='dc.date' or @name='DC.date.issued' or @name='sailthru.date'"
-    " or @name='parsely-pub-date']/@content",
-    "//*[@itemprop='datePublished']/@datetime",
-    "(//article//time[@datetime])[1]/@datetime",
+# Where a page states its times, as <meta> keys (name, property or itemprop,
+# lower-cased: sites write DC.date, dc.date and DC.Date), most deliberate first.
+# JSON-LD's datePublished is read between the article-specific keys and the
+# generic ones: publishers fill it for search engines, so it is usually right.
+_PUBLISHED_META = ("article:published_time", "og:article:published_time", "datepublished")
+_GENERIC_DATE_META = (
+    "pubdate",
+    "publishdate",
+    "publish-date",
+    "date",
+    "dc.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dcterms.created",
+    "dcterms.date",
+    "citation_publication_date",
+    "sailthru.date",
+    "parsely-pub-date",
 )
+_MODIFIED_META = (
+    "article:modified_time",
+    "og:updated_time",
+    "datemodified",
+    "last-modified",
+    "dcterms.modified",
+)
+# One pass over the tree for the microdata times that are not <meta> tags.
+_ITEMPROP_TIMES = (
+    "//*[@itemprop='datePublished' or @itemprop='dateModified'][@datetime]"
+    "|(//article//time[@datetime])[1]"
+)
+# htmldate's answer, asked for with a time of day when the page gives one.
+_HTMLDATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _TITLE_XPATHS = (
     "//meta[@property='og:title']/@content",
     "//meta[@name='twitter:title']/@content",
@@ -72,6 +98,7 @@ class ExtractedPage:
     published: datetime | None  # timezone-aware, UTC
     author: str | None
     language: str | None  # primary language subtag, lower case ("en", "ru")
+    updated: datetime | None = None  # last modification the page states, UTC
 
 
 def extract_article(
@@ -89,13 +116,17 @@ def extract_article(
     text = clean_text(_main_text(tree, url), strip, titles)
     if not _long_enough(text):
         return None
+    page_url = canonical_url(url, _canonical_href(tree, url))
+    times = _PageTimes.read(tree)
+    updated = _updated(times, tree)
     return ExtractedPage(
         title=titles[0] if titles else "",
         text=text,
-        url=canonical_url(url, _first(tree, _CANONICAL_XPATHS)),
-        published=_published(tree),
+        url=page_url,
+        published=_published(times, tree, page_url, updated),
         author=_author(tree),
         language=_language(tree),
+        updated=updated,
     )
 
 
@@ -148,6 +179,20 @@ def _first(tree: Any, xpaths: Iterable[str]) -> str | None:
     return None
 
 
+def _canonical_href(tree: Any, url: str) -> str | None:
+    """The first canonical link that is a web address once resolved against `url`.
+
+    A relative rel=canonical is useless on a page read from a file (`wirewatch
+    extract page.html`), where og:url usually still names the page.
+    """
+    for xpath in _CANONICAL_XPATHS:
+        for value in tree.xpath(xpath):
+            href = str(value).strip()
+            if href and absolute_url(href, url):
+                return href
+    return None
+
+
 def _titles(tree: Any) -> list[str]:
     """Headline candidates, best first: used as the title and to spot it in the body."""
     found = (clean_line(_first(tree, (xpath,)) or "") for xpath in _TITLE_XPATHS)
@@ -162,16 +207,90 @@ def _author(tree: Any) -> str | None:
     return clean_line(value) or None
 
 
-def _published(tree: Any) -> datetime | None:
-    return _parse_date(_first(tree, _PUBLISHED_XPATHS)) or _parse_date(
-        _json_ld(tree, "datePublished")
+@dataclass(frozen=True, slots=True)
+class _PageTimes:
+    """The time stamps a page carries in its markup, read once per page."""
+
+    meta: dict[str, str]  # lower-cased name/property/itemprop -> content, first wins
+    published: str | None  # an itemprop="datePublished" element's datetime
+    modified: str | None  # an itemprop="dateModified" element's datetime
+    article_time: str | None  # the first <time datetime> inside <article>
+
+    @classmethod
+    def read(cls, tree: Any) -> _PageTimes:
+        # Reading every <meta> into a dict costs one pass; an XPath per key
+        # (with case folding) cost more than the rest of the metadata together.
+        meta: dict[str, str] = {}
+        for element in tree.iter("meta"):
+            content = (element.get("content") or "").strip()
+            if content:
+                for attribute in ("property", "name", "itemprop"):
+                    key = (element.get(attribute) or "").strip().lower()
+                    if key:
+                        meta.setdefault(key, content)
+        stamps: dict[str, str] = {}
+        article_time = None
+        for element in tree.xpath(_ITEMPROP_TIMES):
+            value = str(element.get("datetime") or "").strip()
+            prop = element.get("itemprop")
+            if prop in ("datePublished", "dateModified"):
+                stamps.setdefault(str(prop), value)
+            elif article_time is None:
+                article_time = value
+        return cls(meta, stamps.get("datePublished"), stamps.get("dateModified"), article_time)
+
+    def first(self, keys: Iterable[str]) -> datetime | None:
+        return _parse_date(next((self.meta[k] for k in keys if k in self.meta), None))
+
+
+def _published(times: _PageTimes, tree: Any, url: str, updated: datetime | None) -> datetime | None:
+    """The publication time the page states, else its modification time, else htmldate's guess.
+
+    htmldate (markup and URL patterns, no text search) runs last because it
+    costs more than everything else here and guesses more.
+    """
+    return (
+        times.first(_PUBLISHED_META)
+        or _parse_date(times.published)
+        or _parse_date(_json_ld(tree, "datePublished"))
+        or times.first(_GENERIC_DATE_META)
+        or _parse_date(times.article_time)
+        or updated
+        or _htmldate(tree, url)
     )
+
+
+def _updated(times: _PageTimes, tree: Any) -> datetime | None:
+    return (
+        times.first(_MODIFIED_META)
+        or _parse_date(times.modified)
+        or _parse_date(_json_ld(tree, "dateModified"))
+    )
+
+
+def _htmldate(tree: Any, url: str) -> datetime | None:
+    # An lxml tree, never a string: given a string that starts with "http",
+    # htmldate downloads it, and extraction must never touch the network.
+    if not isinstance(tree, HtmlElement):
+        return None
+    try:
+        found = find_date(
+            tree,
+            extensive_search=False,
+            original_date=True,
+            outputformat=_HTMLDATE_FORMAT,
+            url=url if url.startswith(("http://", "https://")) else None,
+        )
+    except (ValueError, TypeError):  # htmldate raises on some malformed dates
+        return None
+    return _parse_date(found)
 
 
 def _json_ld(tree: Any, key: str) -> str | None:
     for script in tree.xpath("//script[@type='application/ld+json']/text()"):
         try:
-            data = json.loads(str(script))
+            # strict=False: raw newlines and tabs inside strings are common in the wild.
+            data = json.loads(str(script), strict=False)
         except ValueError:
             continue
         found = _find_key(data, key)

@@ -1,0 +1,202 @@
+"""Polling on real loopback servers and Redis: an unchanged feed costs no parse, and a
+listing page whose selectors find nothing is reported by `wirewatch status`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.newsroom import GRAIN, S300, Newsroom
+from tests.web import Site
+from tests.wirewatch_process import PROJECT
+from worker import pipeline
+from worker.config import Config, load_config
+from worker.fetch import make_client
+from worker.models import ParsedFeed
+from worker.store import Store
+
+
+class NoValidatorsServer:
+    """A server that sends neither ETag nor Last-Modified: every poll gets the full body."""
+
+    def __init__(self, body: bytes, content_type: str) -> None:
+        self.hits = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path != "/feed":
+                    self.send_error(404)
+                    return
+                server.hits += 1
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.http.serve_forever, daemon=True)
+
+    def url(self) -> str:
+        host, port = self.http.server_address[:2]
+        return f"http://{host!s}:{port}/feed"
+
+    def __enter__(self) -> NoValidatorsServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def make_config(directory: Path, source: str) -> Config:
+    directory.mkdir()
+    (directory / "settings.yaml").write_text("allow_private_networks: true\n")
+    (directory / "sources.yaml").write_text("sources:\n" + textwrap.indent(source, "  "))
+    (directory / "rules.yaml").write_text("rules:\n  - id: any\n    query: iran\n")
+    return load_config(directory)
+
+
+@pytest.fixture
+def store(redis_server_url: str) -> Iterator[Store]:
+    store = Store.from_url(redis_server_url)
+    yield store
+    store.redis.close()
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The url of every feed the pipeline parses."""
+    calls: list[str] = []
+    real: Callable[..., ParsedFeed] = pipeline.parse_feed
+
+    def counting(data: bytes, **kwargs: Any) -> ParsedFeed:
+        calls.append(str(kwargs.get("url")))
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(pipeline, "parse_feed", counting)
+    return calls
+
+
+def poll(config: Config, store: Store) -> pipeline.PollOutcome:
+    """One poll, recorded as the worker's poll task records it."""
+    with make_client(pipeline.fetch_limits(config)) as client:
+        outcome = pipeline.poll_source(config.sources[0], config, store, client)
+    assert outcome.error is None, outcome.error
+    for new in outcome.new:
+        store.mark_seen(outcome.source_id, list(new.seen_keys), 1000.0, 86400.0)
+    pipeline.record_poll(store, outcome, 1000.0)
+    return outcome
+
+
+def test_unchanged_feed_is_not_parsed_again_304(
+    tmp_path: Path, store: Store, parses: list[str]
+) -> None:
+    with Site() as site:
+        newsroom = Newsroom(site)
+        newsroom.publish(S300)
+        config = make_config(
+            tmp_path / "config", f"- id: wire\n  url: {site.url('/rss')}\n  type: feed\n"
+        )
+        first = poll(config, store)
+        assert (first.result, first.items, len(first.new), len(parses)) == ("ok", 1, 1, 1)
+
+        second = poll(config, store)
+        assert second.result == "not-modified"
+        assert second.items == 1 and second.new == ()
+        assert len(parses) == 1  # a 304 has no body to parse
+        assert site.hits["/rss"] == 2
+
+        newsroom.publish(GRAIN)  # a changed feed is parsed again
+        third = poll(config, store)
+        assert (third.result, third.items, len(parses)) == ("ok", 2, 2)
+        assert [new.entry.title for new in third.new] == [GRAIN.title]
+
+
+def test_unchanged_feed_is_not_parsed_again_same_body(
+    tmp_path: Path, store: Store, parses: list[str]
+) -> None:
+    """A server that ignores conditional GET sends the whole feed; its hash spares the parse."""
+    with Site() as site:
+        body = Newsroom(site).rss().encode()  # an empty channel is fine for this
+        body = body.replace(
+            b"</channel>",
+            b"<item><title>Iran</title><link>https://a.example/1</link></item></channel>",
+        )
+    with NoValidatorsServer(body, "application/rss+xml") as server:
+        config = make_config(
+            tmp_path / "config", f"- id: plain\n  url: {server.url()}\n  type: feed\n"
+        )
+        first = poll(config, store)
+        assert (first.result, first.items, len(parses)) == ("ok", 1, 1)
+        second = poll(config, store)
+        assert (second.result, second.items, second.new) == ("unchanged", 1, ())
+        assert len(parses) == 1
+        assert server.hits == 2
+
+
+LISTING = """<!DOCTYPE html><html><head><title>Press</title></head><body>
+<main>{items}</main></body></html>"""
+ITEM = '<article class="news"><a href="/news/{slug}"><h2>{title}</h2></a></article>'
+
+
+def status_json(config_dir: Path, redis_url: str) -> dict[str, Any]:
+    env = {**os.environ, "REDIS_URL": redis_url, "WIREWATCH_CONFIG": str(config_dir)}
+    result = subprocess.run(
+        [sys.executable, "-m", "worker", "status", "--json"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def test_listing_that_finds_nothing_is_shown_in_status(
+    tmp_path: Path, store: Store, redis_server_url: str
+) -> None:
+    with Site() as site:
+        site.put("/press", LISTING.format(items="<p>We moved our news to a new design.</p>"))
+        config_dir = tmp_path / "config"
+        config = make_config(
+            config_dir,
+            f"- id: ministry\n  url: {site.url('/press')}\n  type: html\n"
+            '  select: {item: "article.news", link: "a", title: "h2"}\n',
+        )
+        outcome = poll(config, store)
+        assert (outcome.result, outcome.items) == ("ok", 0)
+        problem = "selector 'article.news' with link 'a' found no items"
+        assert store.source_state("ministry").problem == problem
+
+        report = status_json(config_dir, redis_server_url)
+        (source,) = report["sources"]
+        assert source["id"] == "ministry" and source["problem"] == problem
+
+        # An unchanged page is not parsed again, and its problem stays.
+        assert poll(config, store).result == "not-modified"
+        assert store.source_state("ministry").problem == problem
+
+        # Items again: the problem is gone.
+        site.put("/press", LISTING.format(items=ITEM.format(slug="s300", title=S300.title)))
+        fixed = poll(config, store)
+        assert (fixed.result, fixed.items) == ("ok", 1)
+        assert store.source_state("ministry").problem is None
+        assert status_json(config_dir, redis_server_url)["sources"][0]["problem"] is None

@@ -1,0 +1,118 @@
+"""`wirewatch extract FILE|URL`: what the article parser makes of a page."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from worker.cli.common import config_option
+from worker.config import load_settings
+from worker.errors import ConfigError, FetchError
+from worker.fetch import FetchLimits, fetch, make_client
+from worker.parse import ExtractedPage, extract_article
+from worker.pipeline import fetch_limits
+from worker.runtime import config_dir
+
+__all__ = ["command"]
+
+_EXIT_ARTICLE, _EXIT_NOT_ARTICLE = 0, 1
+
+
+class _InputError(click.ClickException):
+    """The page cannot be had (unreadable file, failed fetch): nothing was extracted."""
+
+    exit_code = _EXIT_NOT_ARTICLE
+
+
+@click.command("extract")
+@click.argument("source", metavar="FILE|URL")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@config_option
+def command(source: str, as_json: bool, config_path: Path | None) -> None:
+    """Show what wirewatch extracts from an article page: title, canonical url,
+    published time, author, language and the main text.
+
+    Exits 0 for an article, 1 when the page holds none (or cannot be had).
+    URLs are fetched as the worker fetches them, within settings.yaml's limits.
+    """
+    if source.startswith(("http://", "https://")):
+        data, url, content_type = _fetch(source, _limits(config_path))
+    else:
+        data, url, content_type = _read_file(Path(source)), Path(source).resolve().as_uri(), None
+    page = extract_article(data, url=url, content_type=content_type)
+    if page is None:
+        click.echo(f"{source}: not an article", err=True)
+        sys.exit(_EXIT_NOT_ARTICLE)
+    if as_json:
+        click.echo(json.dumps(_as_json(page), ensure_ascii=False))
+    else:
+        _show(page)
+    sys.exit(_EXIT_ARTICLE)
+
+
+def _limits(config_path: Path | None) -> FetchLimits:
+    """settings.yaml's fetch limits; the defaults when there is no usable settings file.
+
+    Only settings.yaml is read: a page can be extracted with no sources or
+    rules written yet, and a broken rules file is no reason to refuse.
+    """
+    try:
+        return fetch_limits(load_settings(config_path or config_dir()))
+    except ConfigError as error:
+        click.echo(f"wirewatch: settings.yaml not usable, default fetch limits:\n{error}", err=True)
+        return FetchLimits()
+
+
+def _fetch(url: str, limits: FetchLimits) -> tuple[bytes, str, str | None]:
+    # The worker's own fetcher, so private addresses, size and redirect limits
+    # apply here exactly as they do to polled pages.
+    with make_client(limits) as client:
+        try:
+            response = fetch(client, url, limits)
+        except FetchError as error:
+            raise _InputError(f"cannot fetch {url}: {error}") from None
+    return response.content, response.url, response.content_type
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise _InputError(f"cannot read {path}: {error.strerror}") from None
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:
+            raise _InputError(f"cannot read {path}: {error}") from None
+    return data
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _as_json(page: ExtractedPage) -> dict[str, Any]:
+    return {
+        "title": page.title,
+        "url": page.url,
+        "published": _iso(page.published),
+        "updated": _iso(page.updated),
+        "author": page.author,
+        "language": page.language,
+        "text": page.text,
+    }
+
+
+def _show(page: ExtractedPage) -> None:
+    fields = _as_json(page)
+    text = fields.pop("text")
+    for name, value in fields.items():
+        click.echo(f"{name + ':':<11}{value if value is not None else '-'}")
+    click.echo()
+    click.echo(text)
