@@ -473,7 +473,14 @@ def test_hostile_sources_fail_clearly_and_the_good_one_is_polled(
                 )
                 return by_id if done else None
 
-            by_id = wait_until(report, 90, "every source polled once")
+            try:
+                by_id = wait_until(report, 120, "every source polled once")
+            except AssertionError as exc:
+                status = wirewatch.cli("status")
+                raise AssertionError(
+                    f"{exc}\nstatus:\n{status.stdout}{status.stderr}\n"
+                    f"log tail:\n{wirewatch.log()[-4000:]}"
+                ) from None
             assert by_id["good"]["items"] == 1
             assert by_id["drip"]["result"] == "timeout"
             assert by_id["bomb"]["result"] == "too-large"

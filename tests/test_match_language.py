@@ -274,3 +274,22 @@ def test_rules_that_need_no_term_and_regex_rules_are_always_evaluated() -> None:
         "re",
     ]
     assert [m.rule_id for m in rules.match(Document("", "", "gas"))] == ["absent"]
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ('"iran iran"', "Iran, iran \u2014 IRAN iran!"),  # overlapping phrase matches
+        ("sanction*", "Sanctions, sanctioned; SANCTION. unsanctioned"),
+        ('"arms sanction*"', "arms  --  sanctions and arms sanction"),
+        ("S-300 OR s300", "S-300, S 300, S\u2013300, S300s and XS-300"),  # a cut: word by word
+        ('"s 300" AND oil', "the S \u2014 300 and oil"),
+        ("caf\u00e9 OR cafe", "Caf\u00e9 or cafe \u2019s"),
+    ],
+)
+def test_spans_found_in_the_text_agree_with_positions(query: str, text: str) -> None:
+    """Spans are looked up in the text itself where they can be: same as the reference."""
+    doc = Document(text, "", f"Body: {text}")
+    expected = reference_match(parse_query(query), doc, rule_id="r")
+    assert expected is not None and expected.spans
+    assert compile_rules([("r", query)]).match(doc) == [expected]

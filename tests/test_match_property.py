@@ -138,3 +138,7 @@ def test_fast_tokenizer_agrees_with_the_general_one(text: str) -> None:
     assert fold_text(text) == normalize_text(text).text
     assert field.tokens == [token for token, _, _, _ in general]
     assert [field.span(i, i) for i in range(len(general))] == [(s, e) for _, s, e, _ in general]
+    assert [field.accents(i) for i in range(len(general))] == [a for _, _, _, a in general]
+    # Accents asked for first, before any offsets: worked out another way.
+    fresh = FieldText(text)
+    assert [fresh.accents(i) for i in range(len(general))] == [a for _, _, _, a in general]

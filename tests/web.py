@@ -22,6 +22,7 @@ class Site:
     def __init__(self) -> None:
         self.pages: dict[str, Page] = {}
         self.hits: Counter[str] = Counter()
+        self.held: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         site = self
 
@@ -29,6 +30,10 @@ class Site:
             def do_GET(self) -> None:
                 with site._lock:
                     site.hits[self.path] += 1
+                    gate = site.held.get(self.path)
+                if gate is not None:
+                    gate.wait(120)  # a server that is slow to answer, until the test lets it
+                with site._lock:
                     page = site.pages.get(self.path)
                 if page is None:
                     self.send_error(404)
@@ -68,10 +73,23 @@ class Site:
         with self._lock:
             self.pages[path] = Page(data, content_type)
 
+    def hold(self, path: str) -> None:
+        """Requests for `path` wait, unanswered, until `release(path)`."""
+        with self._lock:
+            self.held[path] = threading.Event()
+
+    def release(self, path: str) -> None:
+        with self._lock:
+            gate = self.held.pop(path, None)
+        if gate is not None:
+            gate.set()
+
     def __enter__(self) -> Site:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        for path in list(self.held):
+            self.release(path)
         self.server.shutdown()
         self.server.server_close()

@@ -49,10 +49,12 @@ class EmbeddedRedis:
         self.data_dir = data_dir
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
+        self.port: int | None = None
 
-    def start(self, timeout: float = 20.0) -> str:
+    def start(self, timeout: float = 20.0, port: int | None = None) -> str:
+        """Start the server (on `port`, or a free one) and wait until it answers."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
+        port = port or _free_port()
         args = [
             _redis_server_binary(),
             "--bind", "127.0.0.1",
@@ -67,6 +69,7 @@ class EmbeddedRedis:
         ]  # fmt: skip
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         self.url = f"redis://127.0.0.1:{port}/0"
+        self.port = port
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
         deadline = time.monotonic() + timeout
         while True:

@@ -15,13 +15,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import redis
 
+from worker import metrics
 from worker.config import Config, Rule, Settings, Source
 from worker.dedup import fold_ttl, near_duplicates
 from worker.errors import ExtractError, FetchError
@@ -53,7 +56,7 @@ from worker.parse import (
     parse_feed,
     parse_listing,
 )
-from worker.store import SourceState, Store
+from worker.store import DeliveryRecord, SourceState, Store
 
 __all__ = [
     "DELIVERY_LEASE",
@@ -520,15 +523,49 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
         store.mark_failed(key)
         return "failed: alert data expired"
     result = send(target, message)
-    attempts = store.record_attempt(key, result.ok, result.detail, now)
     if result.ok:
-        store.mark_sent(key, now)
+        # The message is out: from here, failing to record it would send it
+        # again when its lease runs out, so Redis gets every chance to answer.
+        _record_side_effect(lambda: store.mark_sent(key, now))
+        store.record_attempt(key, True, result.detail, now)
+        _count_sent(store, record, now)
         return f"sent to {target.safe_url}"
+    attempts = store.record_attempt(key, False, result.detail, now)
+    metrics.count(store, "wirewatch_alerts_failed", kind=record.kind)
     if now - record.created > config.settings.delivery_retry_for.total_seconds():
         store.mark_failed(key)
         return f"failed for good after {attempts} attempts: {result.detail}"
     store.schedule_retry(key, now + retry_delay(attempts))
     return f"attempt {attempts} failed, will retry: {result.detail}"
+
+
+def _count_sent(store: Store, record: DeliveryRecord, now: float) -> None:
+    metrics.count(store, "wirewatch_alerts_sent", kind=record.kind)
+    if record.kind != "alert":
+        return
+    alert = store.get_alert(record.alert_keys[0])
+    article = store.get_article(alert.article_id) if alert else None
+    if article is not None and article.published is not None:
+        metrics.observe_delay(store, now - article.published.timestamp())
+
+
+def _record_side_effect(write: Callable[[], None], within: float = DELIVERY_LEASE / 2) -> None:
+    """Retry a Redis write that records something already done, through a short outage.
+
+    Bounded well below the delivery lease, so no second sender starts meanwhile.
+    """
+    deadline = time.monotonic() + within
+    pause = 0.5
+    while True:
+        try:
+            write()
+            return
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("Redis unavailable while recording a sent alert, retrying: %s", exc)
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
 
 
 def _health_message(title: str, text: str, target: Target) -> Message:

@@ -14,10 +14,13 @@ import logging
 import random
 import time
 from functools import cache
+from typing import Any
 
 import httpx
+import redis
 from celery import Task
 
+from worker import metrics
 from worker.celery_app import TASK_TIME_LIMIT, app
 from worker.config import Config
 from worker.errors import FetchError
@@ -81,6 +84,19 @@ def _spread_by_host(source_ids: list[str], config: Config) -> list[str]:
     return [source_id for batch in rounds for source_id in batch if source_id is not None]
 
 
+# A task that meets a Redis outage (restart, pause, failover) runs again
+# later instead of failing for good: every step is safe to repeat.
+REDIS_OUTAGE_RETRY: dict[str, Any] = {
+    "autoretry_for": (redis.ConnectionError, redis.TimeoutError),
+    "retry_backoff": 5,
+    "retry_backoff_max": 120,
+    "retry_jitter": True,
+    "max_retries": 10,  # about ten minutes of outage
+}
+# Tries of an article page before settling for the feed's own text.
+PAGE_RETRIES = 3
+
+
 @app.task(name="wirewatch.tick")
 def tick() -> None:
     """Enqueue the polls that are due, deliveries to retry, and digests whose time came."""
@@ -103,7 +119,7 @@ def tick() -> None:
                 deliver_task.delay(key)
 
 
-@app.task(name="wirewatch.poll")
+@app.task(name="wirewatch.poll", **REDIS_OUTAGE_RETRY)
 def poll(source_id: str) -> None:
     config = _config()
     source = config.source(source_id) if config else None
@@ -124,7 +140,9 @@ def poll(source_id: str) -> None:
             log.info("source=%s host busy, poll re-scheduled in %.1fs", source_id, countdown)
             poll.apply_async((source_id,), countdown=countdown)
             return
+        metrics.count(store, "wirewatch_polls", result=outcome.result)
         if outcome.error:
+            metrics.count(store, "wirewatch_fetch_errors", kind=outcome.result)
             errors = store.record_source_error(
                 source_id,
                 outcome.result,
@@ -164,7 +182,7 @@ def fan_out(article_ids: list[str]) -> None:
             process.apply_async((article_id,), producer=producer)
 
 
-@app.task(name="wirewatch.process", bind=True, max_retries=3)
+@app.task(name="wirewatch.process", bind=True, **REDIS_OUTAGE_RETRY)
 def process(self: Task, article_id: str) -> None:
     """Fetch and extract the article, match it, and put its alerts in the outbox."""
     store = get_store()
@@ -185,13 +203,17 @@ def process(self: Task, article_id: str) -> None:
         process.apply_async((article_id,), countdown=_host_wait(exc.retry_after))
         return
     except FetchError as exc:
-        if exc.kind not in _FINAL_KINDS and self.request.retries < self.max_retries:
+        metrics.count(store, "wirewatch_fetch_errors", kind=exc.kind)
+        if exc.kind not in _FINAL_KINDS and self.request.retries < PAGE_RETRIES:
             countdown = 30 * 2**self.request.retries * random.uniform(0.5, 1.5)
             log.info("article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc)
             raise self.retry(countdown=countdown, exc=exc) from exc
         log.warning("article=%s page unreachable, using the feed's text: %s", article_id, exc)
         article = fallback_article(article_id, entry, source)
     matches, deliveries = process_article(article, source, config, store, time.time())
+    metrics.count(store, "wirewatch_articles")
+    for match in matches:
+        metrics.count(store, "wirewatch_matches", rule=match.rule_id)
     for key in deliveries:
         deliver_task.delay(key)
     store.drop_entry(article_id)
@@ -204,13 +226,15 @@ def process(self: Task, article_id: str) -> None:
     )
 
 
-@app.task(name="wirewatch.deliver")
+@app.task(name="wirewatch.deliver", **REDIS_OUTAGE_RETRY)
 def deliver_task(key: str) -> None:
     config = _config()
     if config is None:
         return
     store = get_store()
-    with store.lock(f"deliver:{key}", ttl=120) as taken:
+    # Held as long as the outbox lease, so no second sender starts while this
+    # one still tries to record a sent message through a Redis outage.
+    with store.lock(f"deliver:{key}", ttl=DELIVERY_LEASE) as taken:
         if not taken:
             return  # another worker is sending this very delivery
         outcome = deliver(key, config, store, time.time())

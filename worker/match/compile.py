@@ -218,7 +218,8 @@ class _Compiler:
         # match (any term not under NOT).
         self.near: set[int] = set()
         self.highlighted: set[int] = set()
-        self.aside_terms: set[int] = set()  # located only when highlighted
+        # Terms located only when highlighted, with their automaton key.
+        self.aside_terms: dict[int, str] = {}
 
     def rule(self, rule_id: str, query: Query) -> _Rule:
         root = self.node(query.root, ALL_FIELDS, highlight=True)
@@ -278,7 +279,7 @@ class _Compiler:
                 mode = LOCATE
             elif any(e.term_id in self.highlighted for e in entries):
                 mode = HIGHLIGHT
-                self.aside_terms.update(e.term_id for e in entries)
+                self.aside_terms.update((e.term_id, key) for e in entries)
             else:
                 mode = PRESENCE  # under NOT only: `NOT "sanctions relief"`
             automaton.add_word(key, (key_id, len(key), tuple(entries), mode))
@@ -320,7 +321,7 @@ class RuleSet:
         self._rules = rules
         self.rule_ids: tuple[str, ...] = tuple(rule.rule_id for rule in rules)
         self._automaton = compiler.automaton()
-        self._aside_terms = frozenset(compiler.aside_terms)
+        self._aside_terms = compiler.aside_terms
         self._words = frozenset(compiler.words)
         keys: list[TermKey] = [*compiler.words, *compiler.term_ids.values()]
         self._triggers = _triggers(rules, keys)

@@ -8,7 +8,7 @@ words and field scopes pushed down to the leaves; `RuleSet.match` fills an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,7 +76,9 @@ class ArticleState:
         "regex_matches",
     )
 
-    def __init__(self, fields: list[FieldText], aside_terms: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self, fields: list[FieldText], aside_terms: Mapping[int, str] | None = None
+    ) -> None:
         self.fields = fields
         # Single-word terms: the rule words found in each field, and in any.
         self.field_words: list[frozenset[str]] = [frozenset() for _ in fields]
@@ -87,7 +89,8 @@ class ArticleState:
         # Hits of terms whose positions only matter to highlight, per field:
         # located the first time a position is asked for.
         self.aside: list[tuple[int, list[Hit]]] = []
-        self.aside_terms = aside_terms  # the terms whose hits may be set aside
+        # The terms whose hits may be set aside, with their automaton keys.
+        self.aside_terms: Mapping[int, str] = aside_terms or {}
         # Every term that occurred in any field: words, and ids of other terms.
         self.found: set[str | int] = set()
         self.regex_matches: dict[int, list[CharSpan]] = {}
@@ -158,8 +161,28 @@ class ArticleState:
         key = (term.key, term.fields)
         found = self._term_spans.get(key)
         if found is None:
-            found = [self.char_span(f, i, j) for f, i, j in term.occurrences(self)]
+            term_id = term.key
+            automaton_key = self.aside_terms.get(term_id) if isinstance(term_id, int) else None
+            if isinstance(term_id, int) and automaton_key is not None:
+                found = self._key_spans(term_id, term.fields, automaton_key)
+            else:
+                found = [self.char_span(f, i, j) for f, i, j in term.occurrences(self)]
             self._term_spans[key] = found
+        return found
+
+    def _key_spans(self, term_id: int, fields: int, automaton_key: str) -> list[CharSpan]:
+        """A set-aside term's spans, found in the text itself in fields that allow it."""
+        found: list[CharSpan] = []
+        present = self.present.get(term_id, 0) & fields
+        for index, field in enumerate(self.fields):
+            if not present >> index & 1:
+                continue
+            direct = field.key_spans(automaton_key)
+            if direct is None:
+                hits = _in_scope(self.locations(term_id), 1 << index)
+                found.extend(self.char_span(f, i, j) for f, i, j in hits)
+            else:
+                found.extend((index, start, end) for start, end in direct)
         return found
 
     def spans(self, found: set[CharSpan]) -> tuple[Span, ...]:

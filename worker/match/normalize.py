@@ -265,20 +265,31 @@ def normalize_text(text: str) -> NormText:
 
 def fold_text(text: str) -> str:
     """`normalize_text(text).text` without the offset maps: what scanning needs."""
+    return _fold(text)[0]
+
+
+def _fold(text: str) -> tuple[str, dict[int, str]]:
+    """`normalize_text`'s text and accents, without the maps back to the original."""
     if text.isascii():
-        return text.lower()
+        return text.lower(), {}
     pieces: list[str] = []
-    done = 0
+    accents: dict[int, str] = {}
+    done = size = 0
     for match in _NON_ASCII_RUN.finditer(text):
         start = match.start()
         if start > done and _is_mark(text[start]):
             start -= 1  # as in normalize_text: the mark belongs to the ASCII letter before it
         if start > done:
             pieces.append(text[done:start].lower())
-        pieces.append(_fold_run(text[start : match.end()])[0])
+            size += start - done
+        folded, _, _, run_accents = _fold_run(text[start : match.end()])
+        if run_accents:
+            accents.update((size + offset, letter) for offset, letter in run_accents)
+        pieces.append(folded)
+        size += len(folded)
         done = match.end()
     pieces.append(text[done:].lower())
-    return "".join(pieces)
+    return "".join(pieces), accents
 
 
 def _accents_by_token(
@@ -393,6 +404,16 @@ def _is_plain_separator(char: str) -> bool:
     return category[0] in "PSZ" or category in ("Cc", "Co", "Cn")
 
 
+@lru_cache(maxsize=1 << 14)
+def _key_pattern(key: str) -> re.Pattern[bytes]:
+    """Where an automaton key matches in a field's `_plain` bytes: its words
+    with any separators between, the last one whole or, for `word*`, begun."""
+    words = [re.escape(word.encode("utf-8")) for word in key.split()]
+    last = b"(?= )" if key.endswith(" ") else b"[a-z0-9]*(?= )"
+    # A literal start (the space) lets the search skip ahead fast.
+    return re.compile(b" " + b" +".join(words) + last)
+
+
 class FieldText:
     """One field of an article, tokenized for matching; offsets computed on demand.
 
@@ -405,10 +426,12 @@ class FieldText:
         "_cased",
         "_ends",
         "_folded",
+        "_folded_accents",
         "_norm",
         "_plain",
         "_raw",
         "_starts",
+        "_token_accents",
         "joined",
         "text",
         "tokens",
@@ -421,6 +444,8 @@ class FieldText:
         self._ends: list[int] = []
         self._accents: dict[int, Accents] | None = None
         self._cased: str | None = None
+        self._folded_accents: dict[int, str] = {}  # by position in the folded text
+        self._token_accents: dict[int, Accents] | None = None
         # ASCII bytes with the same offsets as the text, when there is a fast path.
         self._raw: bytes | None = None
         if text.isascii():
@@ -439,7 +464,7 @@ class FieldText:
                 self._plain = b" " + lowered + b" "
         else:
             # Offsets back into the original are only worked out if asked for.
-            folded = fold_text(text)
+            folded, self._folded_accents = _fold(text)
             if folded.isascii():
                 self._folded = folded.encode("ascii")
                 self.tokens = _ascii_tokens(self._folded)[0]
@@ -495,9 +520,17 @@ class FieldText:
         """Accented letters of token `index` as (offset in token, letter)."""
         if self._raw is not None:
             return ()
-        self._locate()
-        assert self._accents is not None
-        return self._accents.get(index, ())
+        if self._token_accents is None:
+            if self._folded is not None:
+                # Folded to ASCII: the fold's accents by token, with no need
+                # for the original offsets.
+                starts, ends = _ascii_offsets(self._folded)
+                self._token_accents = _accents_by_token(self._folded_accents, starts, ends)
+            else:
+                self._locate()
+                assert self._accents is not None
+                self._token_accents = self._accents
+        return self._token_accents.get(index, ())
 
     def word_spans(self, word: str) -> list[tuple[int, int]] | None:
         """Original offsets of the tokens equal to `word`, found in the text itself.
@@ -516,6 +549,22 @@ class FieldText:
         while index >= 0:  # the word starts at index + 1 of the padded text: index of the text
             found.append((index, index + size))
             index = plain.find(needle, index + size + 1)
+        return found
+
+    def key_spans(self, key: str) -> list[tuple[int, int]] | None:
+        """Original offsets of the matches of an automaton key (`" s 300 "`,
+        `" sanction"`), found in the text itself; None as for `word_spans`."""
+        plain = self._plain
+        if plain is None:
+            return None
+        pattern = _key_pattern(key)
+        found: list[tuple[int, int]] = []
+        match = pattern.search(plain)
+        while match is not None:  # overlapping matches too, as the automaton finds them
+            # The match starts with the space before the first word, one
+            # character into the padded text: its start is the word's offset.
+            found.append((match.start(), match.end() - 1))
+            match = pattern.search(plain, match.start() + 1)
         return found
 
     def find_word(self, word: str) -> list[int]:
