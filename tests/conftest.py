@@ -6,6 +6,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from tests.newsroom import Newsroom
+from tests.receivers import SmtpReceiver
+from tests.web import Site
 from worker.embedded_redis import EmbeddedRedis
 
 # Point this at a Redis server to run the tests that use REDIS_URL against it
@@ -40,3 +43,17 @@ def own_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedi
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def newsroom() -> Iterator[Newsroom]:
+    """A news site on loopback: an RSS feed and article pages with boilerplate."""
+    with Site() as site:
+        yield Newsroom(site)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    """A real SMTP server on loopback collecting what wirewatch sends."""
+    with SmtpReceiver() as receiver:
+        yield receiver

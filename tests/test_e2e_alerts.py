@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -34,12 +33,6 @@ HOSTILE = Story(
     "s400",
     BASE_TIME + timedelta(hours=5),
 )
-
-
-@pytest.fixture
-def newsroom() -> Iterator[Newsroom]:
-    with Site() as site:
-        yield Newsroom(site)
 
 
 def write_config(directory: Path, site: Site, settings: str, rules: str, apprise: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email.message
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -79,18 +78,6 @@ def by_subject(smtp: SmtpReceiver) -> dict[str, email.message.EmailMessage]:
 def settled(store: Store, articles: int) -> bool:
     """All published articles processed and nothing left to deliver."""
     return store.redis.zcard("ww:archive") >= articles and store.outbox_size() == 0
-
-
-@pytest.fixture
-def newsroom() -> Iterator[Newsroom]:
-    with Site() as site:
-        yield Newsroom(site)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver() as receiver:
-        yield receiver
 
 
 @pytest.fixture(params=["redis-url", "embedded"])

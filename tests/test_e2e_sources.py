@@ -4,7 +4,6 @@ a loopback news site and an SMTP server receiving the alerts. One poll each."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterator
 from html import escape
 from pathlib import Path
 
@@ -14,23 +13,10 @@ from tests.newsroom import GRAIN, S300, S400, Newsroom, Story
 from tests.receivers import SmtpReceiver
 from tests.test_e2e_pipeline import settled, text_part
 from tests.waiting import wait_until
-from tests.web import Site
 from tests.wirewatch_process import Wirewatch
 from worker.store import Store
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def newsroom() -> Iterator[Newsroom]:
-    with Site() as site:
-        yield Newsroom(site)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver() as receiver:
-        yield receiver
 
 
 def write_config(directory: Path, source: str, smtp: SmtpReceiver) -> None:

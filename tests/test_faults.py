@@ -15,24 +15,11 @@ from tests.newsroom import LATER, S300, S400, Newsroom
 from tests.receivers import SmtpReceiver
 from tests.test_e2e_pipeline import by_subject, settled, write_config
 from tests.waiting import wait_until
-from tests.web import Site
 from tests.wirewatch_process import Wirewatch
 from worker.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def newsroom() -> Iterator[Newsroom]:
-    with Site() as site:
-        yield Newsroom(site)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver() as receiver:
-        yield receiver
 
 
 @pytest.fixture
