@@ -443,7 +443,9 @@ def test_hostile_sources_fail_clearly_and_the_good_one_is_polled(
     tmp_path: Path, hostile: HostileServer, own_redis: EmbeddedRedis
 ) -> None:
     """`wirewatch run` with one good source and several hostile ones on 2 threads."""
-    with Site() as site:
+    # The rate-limited source lives on a host of its own: its 429 keeps every
+    # worker off its host for the Retry-After, which must not hold up the others.
+    with Site() as site, HostileServer() as limiting_host:
         site.put("/rss", _good_feed(site.base), "application/rss+xml")
         directory = tmp_path / "config"
         directory.mkdir()
@@ -453,8 +455,9 @@ def test_hostile_sources_fail_clearly_and_the_good_one_is_polled(
         )
         hostile_sources = {"drip": "/drip", "bomb": "/gzip-bomb", "limited": "/429"}
         lines = [f"  - {{id: good, url: '{site.url('/rss')}', full_text: false}}"]
+        hosts = {"drip": hostile, "bomb": hostile, "limited": limiting_host}
         lines += [
-            f"  - {{id: {sid}, url: '{hostile.url(path)}', type: feed, full_text: false}}"
+            f"  - {{id: {sid}, url: '{hosts[sid].url(path)}', type: feed, full_text: false}}"
             for sid, path in hostile_sources.items()
         ]
         (directory / "sources.yaml").write_text("sources:\n" + "\n".join(lines) + "\n")
