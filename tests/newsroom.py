@@ -3,6 +3,7 @@ navigation, a related-articles sidebar, a cookie banner and a donation appeal.""
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -85,3 +86,30 @@ class Newsroom:
   </channel>
 </rss>
 """
+
+
+def write_site_config(
+    directory: Path, site: Site, *, rules: str, apprise: str, settings: str = ""
+) -> None:
+    """A config watching the news site's feed (full text, Moscow Times appeal stripped)."""
+    directory.mkdir(exist_ok=True)
+    (directory / "settings.yaml").write_text(
+        "timezone: Europe/Berlin\ntick: 1s\n"
+        "allow_private_networks: true  # the test site lives on loopback\n" + settings
+    )
+    (directory / "sources.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            sources:
+              - id: daily-wire
+                name: The Daily Wire Test
+                url: {site.url("/rss")}
+                type: feed
+                interval: 30s
+                full_text: true
+                strip: ["Support The Moscow Times!"]
+            """
+        )
+    )
+    (directory / "rules.yaml").write_text(rules)
+    (directory / "apprise.yml").write_text(apprise)

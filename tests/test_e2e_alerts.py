@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.newsroom import BASE_TIME, GRAIN, S300, Newsroom, Story
+from tests.newsroom import BASE_TIME, GRAIN, S300, Newsroom, Story, write_site_config
 from tests.receivers import SmtpReceiver, WebhookReceiver, closed_port
 from tests.test_e2e_pipeline import text_part
 from tests.waiting import wait_until
@@ -36,24 +36,7 @@ HOSTILE = Story(
 
 
 def write_config(directory: Path, site: Site, settings: str, rules: str, apprise: str) -> None:
-    directory.mkdir(exist_ok=True)
-    (directory / "settings.yaml").write_text(
-        "timezone: Europe/Berlin\ntick: 1s\nallow_private_networks: true\n" + settings
-    )
-    (directory / "sources.yaml").write_text(
-        textwrap.dedent(
-            f"""\
-            sources:
-              - id: daily-wire
-                name: The Daily Wire Test
-                url: {site.url("/rss")}
-                type: feed
-                interval: 30s
-            """
-        )
-    )
-    (directory / "rules.yaml").write_text(rules)
-    (directory / "apprise.yml").write_text(apprise)
+    write_site_config(directory, site, rules=rules, apprise=apprise, settings=settings)
 
 
 def hhmm(moment: datetime) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.newsroom import GRAIN, LATER, S300, S400, Newsroom, Story
+from tests.newsroom import GRAIN, LATER, S300, S400, Newsroom, Story, write_site_config
 from tests.receivers import SmtpReceiver
 from tests.waiting import wait_until
 from tests.web import Site
@@ -20,48 +20,24 @@ pytestmark = pytest.mark.e2e
 
 
 def write_config(directory: Path, site: Site, smtp: SmtpReceiver) -> None:
-    directory.mkdir()
-    (directory / "settings.yaml").write_text(
-        textwrap.dedent(
-            """\
-            timezone: Europe/Berlin
-            tick: 1s
-            allow_private_networks: true   # the test site lives on loopback
-            """
-        )
-    )
-    (directory / "sources.yaml").write_text(
-        textwrap.dedent(
-            f"""\
-            sources:
-              - id: daily-wire
-                name: The Daily Wire Test
-                url: {site.url("/rss")}
-                type: feed
-                interval: 30s
-                full_text: true
-                strip: ["Support The Moscow Times!"]
-            """
-        )
-    )
-    (directory / "rules.yaml").write_text(
-        textwrap.dedent(
+    write_site_config(
+        directory,
+        site,
+        rules=textwrap.dedent(
             """\
             rules:
               - id: s300-iran
                 query: '("S-300" OR "S-400") AND (Iran OR Tehran)'
                 notify: [analysts]
             """
-        )
-    )
-    (directory / "apprise.yml").write_text(
-        textwrap.dedent(
+        ),
+        apprise=textwrap.dedent(
             f"""\
             urls:
               - {smtp.apprise_url(to="analyst@example.org")}:
                   tag: analysts
             """
-        )
+        ),
     )
 
 

@@ -268,8 +268,7 @@ class Store:
     # -- sources -----------------------------------------------------------
 
     def claim_poll(self, source_id: str, interval: float, now: float) -> bool:
-        keys = [f"{P}claim:{source_id}", f"{P}source:{source_id}", f"{P}started"]
-        return bool(self._claim_poll(keys=keys, args=[now, interval]))
+        return bool(self.claim_polls([(source_id, interval)], now))
 
     def claim_polls(self, sources: Sequence[tuple[str, float]], now: float) -> list[str]:
         """`claim_poll` for many (source id, interval) pairs in one round trip; the claimed ids."""
@@ -357,12 +356,6 @@ class Store:
             keys.append(f"u:{url}")
         return keys
 
-    def is_seen(self, source_id: str, keys: list[str]) -> bool:
-        if not keys:
-            return False
-        scores = self.redis.zmscore(f"{P}seen:{source_id}", keys)
-        return any(score is not None for score in scores)
-
     def unseen(self, source_id: str, key_lists: Sequence[list[str]]) -> list[bool]:
         """For each entry's keys, whether none was seen: a whole feed in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
@@ -395,9 +388,6 @@ class Store:
         pipe.execute()
 
     # -- entries and the article archive -----------------------------------
-
-    def put_entry(self, article_id: str, source_id: str, entry: FeedEntry, url: str) -> None:
-        self.put_entries([(article_id, source_id, entry, url)])
 
     def put_entries(self, items: Sequence[tuple[str, str, FeedEntry, str]]) -> None:
         """Store entries waiting to be processed, in one round trip."""
