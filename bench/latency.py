@@ -1,19 +1,26 @@
 """Alert latency of the real worker: item in the feed -> email at the SMTP server.
 
-    python bench/latency.py [--items 100] [--interval 30] [--rounds 4] [--seed 7]
+    python bench/latency.py [--items 100] [--outlets 5] [--interval 30] [--rounds 4] [--seed 7]
 
-Starts a news site on 127.0.0.1 (an RSS feed and one article page per item,
-each with its own text, so no item is a near-duplicate of another) and a
-plain SMTP server on loopback, then runs `wirewatch run` (worker threads
-plus beat, exactly as a user starts it, with its embedded Redis) on one feed
-source with `interval: --interval` and `full_text: true`, default politeness
-(2 requests in flight, 1 s between request starts per host, robots.txt
-checked), and one instant rule that matches every item, sent by email.
+Starts `--outlets` news sites on 127.0.0.1, each its own origin (an RSS feed
+and one article page per item, each with its own text, so no item is a
+near-duplicate of another), and a plain SMTP server on loopback, then runs
+`wirewatch run` (worker threads plus beat, exactly as a user starts it, with
+its embedded Redis) with one feed source per site, `interval: --interval`
+and `full_text: true`, default politeness (2 requests in flight, 1 s between
+request starts per host, robots.txt checked), and one instant rule that
+matches every item, sent by email.
 
 After the first poll, `--items` items are published at random moments
-(seeded) spread over `--rounds` poll intervals; an item's publish time is
-when it appears in the feed. An alert's arrival time is when the SMTP
-server accepts the message whose subject is `<rule>: <title>`.
+(seeded) spread over `--rounds` poll intervals, taking the outlets in turn;
+an item's publish time is when it appears in its feed.
+
+Politeness sets the floor: the article pages one poll finds on one host are
+fetched at most one a second, so `--outlets 1` (25 new items per poll on one
+host with the defaults) measures the politeness delay more than wirewatch.
+
+An alert's arrival time is when the SMTP server accepts the message whose
+subject is `<rule>: <title>`.
 
 Printed: count, p50, p95 and max latency, and PASS or MISS for the target
 p95 <= interval + 5 s. The run stops by itself: it waits at most
@@ -30,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -155,15 +163,18 @@ class Newsdesk:
         )
 
 
-def write_config(directory: Path, site: Site, smtp: SmtpReceiver, interval: int) -> None:
+def write_config(directory: Path, sites: list[Site], smtp: SmtpReceiver, interval: int) -> None:
     directory.mkdir(parents=True)
     (directory / "settings.yaml").write_text(
         "tick: 1s\nallow_private_networks: true   # the bench servers are on loopback\n"
     )
     (directory / "sources.yaml").write_text(
         "sources:\n"
-        f"  - {{id: latency-wire, url: '{site.url('/rss')}', type: feed,"
-        f" interval: {interval}s, full_text: true}}\n"
+        + "".join(
+            f"  - {{id: wire-{i}, url: '{site.url('/rss')}', type: feed,"
+            f" interval: {interval}s, full_text: true}}\n"
+            for i, site in enumerate(sites)
+        )
     )
     (directory / "rules.yaml").write_text(
         f"rules:\n  - {{id: {RULE}, query: '{RULE}', notify: [analysts]}}\n"
@@ -182,6 +193,7 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--items", type=int, default=100)
+    parser.add_argument("--outlets", type=int, default=5, help="news sites, each its own host")
     parser.add_argument("--interval", type=int, default=30, help="poll interval, seconds")
     parser.add_argument("--rounds", type=float, default=4, help="publish over this many intervals")
     parser.add_argument("--seed", type=int, default=7)
@@ -191,55 +203,59 @@ def main() -> None:
     span = args.rounds * args.interval
     offsets = sorted(rng.uniform(0, span) for _ in range(args.items))
 
-    with tempfile.TemporaryDirectory(prefix="wirewatch-latency-") as tmp, Site() as site:
+    with tempfile.TemporaryDirectory(prefix="wirewatch-latency-") as tmp, ExitStack() as stack:
         work = Path(tmp)
-        with TimedSmtp() as smtp:
-            desk = Newsdesk(site, rng)
-            write_config(work / "config", site, smtp, args.interval)
-            wirewatch = UserRun(work / "config", work / "data", None)  # embedded Redis
-            clock = HitClock(site)
+        sites = [stack.enter_context(Site()) for _ in range(args.outlets)]
+        smtp = stack.enter_context(TimedSmtp())
+        desks = [Newsdesk(site, rng) for site in sites]
+        write_config(work / "config", sites, smtp, args.interval)
+        wirewatch = UserRun(work / "config", work / "data", None)  # embedded Redis
+        clocks = [HitClock(site) for site in sites]
+        for clock in clocks:
             clock.start()
-            wirewatch.start()
-            published: dict[str, float] = {}
-            slugs: dict[str, str] = {}
-            try:
-                deadline = time.monotonic() + 120
-                while site.hits["/rss"] == 0:  # the first poll, of the empty feed
-                    if not wirewatch.alive() or time.monotonic() > deadline:
-                        raise SystemExit("wirewatch did not poll the feed:\n" + wirewatch.log())
-                    time.sleep(0.05)
-                start = time.monotonic()
-                print(
-                    f"first poll done; publishing {args.items} items over {span:.0f} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                for n, offset in enumerate(offsets):
-                    time.sleep(max(0.0, start + offset - time.monotonic()))
-                    title = desk.publish(n)
-                    published[f"{RULE}: {title}"] = time.time()
-                    slugs[f"{RULE}: {title}"] = f"/news/story-{n}"
-                deadline = time.monotonic() + args.interval + args.grace
-                while time.monotonic() < deadline:
-                    with smtp.lock:
-                        if all(s in smtp.arrived for s in published):
-                            break
-                    if not wirewatch.alive():
-                        raise SystemExit("wirewatch exited:\n" + wirewatch.log())
-                    time.sleep(0.2)
-            finally:
+        wirewatch.start()
+        published: dict[str, float] = {}
+        pages: dict[str, tuple[HitClock, str]] = {}
+        try:
+            deadline = time.monotonic() + 120
+            while any(site.hits["/rss"] == 0 for site in sites):  # first polls, empty feeds
+                if not wirewatch.alive() or time.monotonic() > deadline:
+                    raise SystemExit("wirewatch did not poll the feeds:\n" + wirewatch.log())
+                time.sleep(0.05)
+            start = time.monotonic()
+            print(
+                f"first polls done; publishing {args.items} items over {span:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            for n, offset in enumerate(offsets):
+                time.sleep(max(0.0, start + offset - time.monotonic()))
+                title = desks[n % args.outlets].publish(n)
+                published[f"{RULE}: {title}"] = time.time()
+                pages[f"{RULE}: {title}"] = (clocks[n % args.outlets], f"/news/story-{n}")
+            deadline = time.monotonic() + args.interval + args.grace
+            while time.monotonic() < deadline:
+                with smtp.lock:
+                    if all(s in smtp.arrived for s in published):
+                        break
+                if not wirewatch.alive():
+                    raise SystemExit("wirewatch exited:\n" + wirewatch.log())
+                time.sleep(0.2)
+        finally:
+            for clock in clocks:
                 clock.stop.set()
-                if wirewatch.alive():
-                    wirewatch.stop()
-            with smtp.lock:
-                arrived = dict(smtp.arrived)
+            if wirewatch.alive():
+                wirewatch.stop()
+        with smtp.lock:
+            arrived = dict(smtp.arrived)
 
     latencies = sorted(arrived[s] - t for s, t in published.items() if s in arrived)
     missing = len(published) - len(latencies)
     target = args.interval + 5
     print(f"command: {' '.join(['python', 'bench/latency.py', *sys.argv[1:]])}")
     print(
-        f"{args.items} items over {span:.0f} s (seed {args.seed}), poll interval "
+        f"{args.items} items from {args.outlets} outlets over {span:.0f} s (seed {args.seed}), "
+        f"poll interval "
         f"{args.interval} s, full_text, one rule, email to loopback SMTP"
     )
     if not latencies:
@@ -256,8 +272,9 @@ def main() -> None:
     # that poll to the article page fetch, then from the fetch to the email.
     waits, fetches, sends = [], [], []
     for s, t in published.items():
+        clock, page = pages[s]
         polled = next((p for p in clock.feed_polls if p >= t), None)
-        fetched = clock.first.get(slugs[s])
+        fetched = clock.first.get(page)
         if s in arrived and polled is not None and fetched is not None:
             waits.append(polled - t)
             fetches.append(fetched - polled)

@@ -16,6 +16,10 @@ Printed:
   articles     new items processed per second (matched, archived) by the
                articles worker during --backlog-window seconds after the cold round
   warm round   every feed made due again (as a beat restart does) -> all polled (304s)
+  breakdown    where the warm round's time went, from the request times the
+               servers saw: until the first request, each origin's span
+               against the politeness floor, and from the last request until
+               every poll was recorded
   feeds/s      per round
   peak memory  RSS of the celery worker process, sampled every 0.2 s
 """
@@ -24,8 +28,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,6 +40,7 @@ import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from queue import Empty
 
 import psutil
 
@@ -70,9 +77,15 @@ def feed_xml(host: int, feed: int, items: int) -> bytes:
 
 
 def serve(
-    hosts: int, per_host: int, items: int, latency: float, ports: multiprocessing.Queue
-) -> None:  # type: ignore[type-arg]
-    """The feed servers, in their own process; puts each port on `ports`."""
+    hosts: int,
+    per_host: int,
+    items: int,
+    latency: float,
+    ports: multiprocessing.Queue,  # type: ignore[type-arg]
+    seen: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> None:
+    """The feed servers, in their own process; puts each port on `ports`, and
+    (origin, arrival time) of every request on `seen`."""
     servers = []
     for host in range(hosts):
         feeds = {f"/feed/{f}.xml": feed_xml(host, f, items) for f in range(per_host)}
@@ -82,8 +95,10 @@ def serve(
             protocol_version = "HTTP/1.1"
             _feeds = feeds
             _etags = etags
+            _host = host
 
             def do_GET(self) -> None:
+                seen.put((self._host, time.time()))
                 time.sleep(latency)
                 body = self._feeds.get(self.path)
                 if body is None:
@@ -176,6 +191,28 @@ class MemorySampler(threading.Thread):
             self.peak_total = max(self.peak_total, total)
 
 
+def cpu_seconds(root: psutil.Process) -> dict[str, float]:
+    """CPU time (user + system) used so far by each worker process, by queue, and by
+    the main thread of each (Celery's consumer: receiving, acknowledging, dispatching)."""
+    used = {}
+    for queue, process in worker_processes(root).items():
+        try:
+            times = process.cpu_times()
+            threads = process.threads()
+        except psutil.Error:
+            continue
+        used[queue] = times.user + times.system
+        main = [t for t in threads if t.id == process.pid]
+        used[f"{queue} main thread"] = sum(t.user_time + t.system_time for t in main)
+    return used
+
+
+def redis_calls(store: Store) -> dict[str, int]:
+    """Calls per Redis command so far (all clients: workers, beat, this script)."""
+    stats = store.redis.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
+
 def polled_since(store: Store, ids: list[str], since: float) -> tuple[int, dict[str, int]]:
     pipe = store.redis.pipeline()
     for sid in ids:
@@ -206,6 +243,39 @@ def wait_round(store: Store, ids: list[str], since: float, timeout: float) -> di
         time.sleep(0.1)
 
 
+def drain(seen: multiprocessing.Queue) -> list[tuple[int, float]]:  # type: ignore[type-arg]
+    """Every (origin, arrival time) the servers reported so far."""
+    found = []
+    while True:
+        try:
+            found.append(seen.get(timeout=0.5))
+        except Empty:
+            return found
+
+
+def show_breakdown(
+    requests: list[tuple[int, float]], start: float, end: float, delay: float
+) -> None:
+    """Where a round's time went: waiting for the first request, each origin's requests
+    against the politeness floor (one start per `delay`), recording the last polls."""
+    by_origin: dict[int, list[float]] = {}
+    for origin, at in requests:
+        by_origin.setdefault(origin, []).append(at)
+    spans = sorted(max(times) - min(times) for times in by_origin.values())
+    gaps = [b - a for times in by_origin.values() for a, b in itertools.pairwise(sorted(times))]
+    per_origin = max(len(times) for times in by_origin.values())
+    first = min(at for _, at in requests) - start
+    last = max(at for _, at in requests) - start
+    print(
+        f"  breakdown: first request after {first:.1f} s; per origin {per_origin} requests "
+        f"spanning {spans[0]:.1f}-{spans[-1]:.1f} s (median {statistics.median(spans):.1f}; "
+        f"floor {(per_origin - 1) * delay:.1f} s), gaps mean {statistics.mean(gaps):.2f} s, "
+        f"max {max(gaps):.2f} s; last request at {last:.1f} s, all recorded at "
+        f"{end - start:.1f} s",
+        flush=True,
+    )
+
+
 def show_round(name: str, seconds: float, feeds: int, results: dict[str, int]) -> None:
     print(f"{name} round:  {seconds:6.1f} s  {feeds / seconds:6.1f} feeds/s  {results}", flush=True)
 
@@ -222,9 +292,10 @@ def main() -> None:
     per_host = args.feeds // args.hosts
 
     ports_queue: multiprocessing.Queue[int] = multiprocessing.Queue()
+    seen: multiprocessing.Queue[tuple[int, float]] = multiprocessing.Queue()
     servers = multiprocessing.Process(
         target=serve,
-        args=(args.hosts, per_host, args.items, args.latency, ports_queue),
+        args=(args.hosts, per_host, args.items, args.latency, ports_queue, seen),
         daemon=True,
     )
     servers.start()
@@ -270,12 +341,38 @@ def main() -> None:
             print(f"articles:    {rate:6.1f} processed/s, {pending} tasks still queued", flush=True)
 
             # What a beat restart does: every source is due at the next tick.
+            drain(seen)  # the cold round's requests
+            cpu_before = cpu_seconds(psutil.Process(process.pid))
+            calls_before = redis_calls(store)
             warm_start = time.time()
             store.redis.set("ww:started", warm_start)
             warm = wait_round(store, ids, warm_start, 600)
-            warm_s = time.time() - warm_start
+            warm_end = time.time()
+            warm_s = warm_end - warm_start
             print(
                 f"warm round:  {warm_s:6.1f} s  {count / warm_s:6.1f} feeds/s  {warm}", flush=True
+            )
+            requests = [(o, at) for o, at in drain(seen) if at >= warm_start]
+            show_breakdown(requests, warm_start, warm_end, delay=1.0)
+            cpu_after = cpu_seconds(psutil.Process(process.pid))
+            calls = {
+                name: (n - calls_before.get(name, 0)) / count
+                for name, n in redis_calls(store).items()
+            }
+            top = sorted(calls.items(), key=lambda item: -item[1])[:8]
+            print(
+                f"  Redis commands per poll: {sum(calls.values()):.1f} ("
+                + ", ".join(f"{name} {n:.1f}" for name, n in top)
+                + ")",
+                flush=True,
+            )
+            used = {q: cpu_after[q] - cpu_before.get(q, 0.0) for q in sorted(cpu_after)}
+            per_poll = used.get("celery", 0.0) / count * 1000
+            print(
+                "  CPU during the warm round: "
+                + ", ".join(f"{q} worker {seconds:.1f} s" for q, seconds in used.items())
+                + f" ({per_poll:.1f} ms per poll in the poll worker)",
+                flush=True,
             )
         finally:
             sampler.stop.set()

@@ -2,6 +2,10 @@
 
 Paths pick the misbehaviour; `hits` counts requests per path, `in_flight`
 and `starts` record concurrency and timing for the politeness tests.
+
+`ScriptedDns` and `HangingDns` stand in for a hostile DNS server: one that
+rebinds a name between two lookups, one that never answers. Both plug into
+the `resolver` seam of `make_client` and `send`.
 """
 
 from __future__ import annotations
@@ -48,6 +52,45 @@ WRONG_CHARSET = (
 ).encode("windows-1251")
 
 ROBOTS = "User-agent: *\nDisallow: /private\n"
+
+
+class ScriptedDns:
+    """Answers lookups of `name` from a script, one answer per lookup, the last one
+    repeated: what a rebinding attacker's DNS server does with a TTL of zero."""
+
+    def __init__(self, name: str, *answers: list[str]) -> None:
+        self.name = name
+        self._answers = list(answers)
+        self._lock = threading.Lock()
+        self.lookups: list[list[str]] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        if host != self.name:
+            raise OSError(f"[Errno -2] Name or service not known: {host}")
+        with self._lock:
+            answer = self._answers[min(len(self.lookups), len(self._answers) - 1)]
+            self.lookups.append(answer)
+            return answer
+
+
+class HangingDns:
+    """A resolver that never answers, until the `with` block ends (so no lookup
+    thread outlives the test)."""
+
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+        self._released = threading.Event()
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.set()
+        self._released.wait()
+        raise OSError(f"gave up on {host}")
+
+    def __enter__(self) -> HangingDns:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._released.set()
 
 
 @cache

@@ -12,6 +12,7 @@ as context managers:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -108,6 +109,21 @@ class _Receiver(Generic[T]):
 class _SmtpHandler:
     def __init__(self, sink: Callable[[EmailMessage, Any], None]) -> None:
         self._sink = sink
+        self.recipients_offered = 0
+        # Cleared by SmtpReceiver.hold(): the server then stalls before it
+        # answers RCPT TO, so a sender is caught mid-delivery, before the
+        # server has accepted anything.
+        self.open = threading.Event()
+        self.open.set()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        self.recipients_offered += 1
+        while not self.open.is_set():
+            await asyncio.sleep(0.05)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.content
@@ -130,6 +146,19 @@ class SmtpReceiver(_Receiver[EmailMessage]):
         self.port = port or 0
         self._fixed_port = port is not None
         self._controller: Controller | None = None
+        self._handler = _SmtpHandler(self._sink)
+
+    @property
+    def recipients_offered(self) -> int:
+        """RCPT TO commands seen, accepted or still held."""
+        return self._handler.recipients_offered
+
+    def hold(self) -> None:
+        """Stall every session before RCPT TO is answered, until release()."""
+        self._handler.open.clear()
+
+    def release(self) -> None:
+        self._handler.open.set()
 
     def _sink(self, message: EmailMessage, envelope: Any) -> None:
         self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
@@ -141,7 +170,7 @@ class SmtpReceiver(_Receiver[EmailMessage]):
         for _attempt in range(5):
             port = self.port if self._fixed_port else closed_port()
             controller = Controller(
-                _SmtpHandler(self._sink), hostname="127.0.0.1", port=port, ready_timeout=10
+                self._handler, hostname="127.0.0.1", port=port, ready_timeout=10
             )
             try:
                 controller.start()

@@ -19,10 +19,11 @@ from worker.store import Store
 pytestmark = pytest.mark.e2e
 
 
-def write_config(directory: Path, site: Site, smtp: SmtpReceiver) -> None:
+def write_config(directory: Path, site: Site, smtp: SmtpReceiver, settings: str = "") -> None:
     write_site_config(
         directory,
         site,
+        settings=settings,
         rules=textwrap.dedent(
             """\
             rules:

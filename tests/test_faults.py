@@ -4,12 +4,15 @@ asserts on the alerts a user receives. Each test starts its own redis-server
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
+from celery import Celery
 
 from tests.newsroom import LATER, S300, S400, Newsroom
 from tests.receivers import SmtpReceiver
@@ -22,11 +25,16 @@ from worker.store import Store
 pytestmark = pytest.mark.e2e
 
 
+# The shortest lease settings.yaml allows: work held by a killed worker is
+# taken over after about 30 s instead of the default 10 minutes.
+SHORT_LEASE = "task_lease: 30s\nfetch:\n  timeout: 10s\n"
+
+
 @pytest.fixture
 def running(
     tmp_path: Path, newsroom: Newsroom, smtp: SmtpReceiver, own_redis: EmbeddedRedis
 ) -> Iterator[Wirewatch]:
-    write_config(tmp_path / "config", newsroom.site, smtp)
+    write_config(tmp_path / "config", newsroom.site, smtp, settings=SHORT_LEASE)
     wirewatch = Wirewatch(tmp_path / "config", tmp_path / "data", own_redis.url)
     yield wirewatch
     if wirewatch.alive():
@@ -102,3 +110,84 @@ def test_sigterm_with_a_task_in_flight_finishes_or_requeues_it(
     wait_until(lambda: settled(store, 2), 60, "everything delivered")
     assert set(by_subject(smtp)) == {f"s300-iran: {S300.title}", f"s300-iran: {S400.title}"}
     assert len(smtp.items) == 2
+
+
+def _worker_talking_to(wirewatch: Wirewatch, port: int) -> psutil.Process:
+    """The child of `wirewatch run` holding a connection to a loopback port."""
+    assert wirewatch.process is not None
+    children = psutil.Process(wirewatch.process.pid).children(recursive=True)
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            if any(c.raddr and c.raddr.port == port for c in child.net_connections("tcp")):
+                return child
+    raise AssertionError(f"no process of wirewatch run is connected to port {port}")
+
+
+def _settled_for_good(store: Store, articles: int) -> bool:
+    """Settled, and no task message is left reserved by a worker (dead or alive)."""
+    return settled(store, articles) and store.redis.hlen("unacked") == 0
+
+
+def test_kill_9_in_the_middle_of_a_poll_loses_nothing(
+    running: Wirewatch, newsroom: Newsroom, smtp: SmtpReceiver, own_redis: EmbeddedRedis
+) -> None:
+    newsroom.publish(S300)
+    newsroom.site.hold("/rss")
+    running.start()
+    wait_until(lambda: newsroom.site.hits["/rss"] >= 1, 60, "the poll to start")
+    victim = _worker_talking_to(running, newsroom.site.server.server_address[1])
+    victim.kill()
+    victim.wait(10)
+    newsroom.site.release("/rss")
+
+    # `wirewatch run` starts the worker again; the poll is taken over when its
+    # lease runs out (or the next interval comes first), and alerts once.
+    smtp.wait_for(1, timeout=120)
+    store = Store.from_url(own_redis.url)
+    wait_until(lambda: _settled_for_good(store, 1), 120, "the killed poll's task to settle")
+    assert [str(m["Subject"]) for m in smtp.items] == [f"s300-iran: {S300.title}"]
+    assert running.alive()
+
+
+def test_kill_9_in_the_middle_of_a_delivery_loses_nothing_and_repeats_nothing(
+    running: Wirewatch, newsroom: Newsroom, smtp: SmtpReceiver, own_redis: EmbeddedRedis
+) -> None:
+    newsroom.publish(S300)
+    smtp.hold()
+    running.start()
+    # The worker is connected and waits for the server to take the recipient.
+    wait_until(lambda: smtp.recipients_offered >= 1, 60, "the delivery to start")
+    victim = _worker_talking_to(running, smtp.port)
+    victim.kill()
+    victim.wait(10)
+    smtp.release()
+
+    smtp.wait_for(1, timeout=120)
+    store = Store.from_url(own_redis.url)
+    wait_until(lambda: _settled_for_good(store, 1), 120, "the killed delivery's task to settle")
+    assert [str(m["Subject"]) for m in smtp.items] == [f"s300-iran: {S300.title}"]
+    assert running.alive()
+
+
+def test_a_task_that_keeps_coming_back_is_set_aside(
+    running: Wirewatch, own_redis: EmbeddedRedis
+) -> None:
+    """A message whose every start kills its worker comes back after each lease;
+    after five starts (worker.tasks.MAX_STARTS) it is set aside, and shown."""
+    running.start()
+    store = Store.from_url(own_redis.url)
+    wait_until(lambda: store.last_heartbeat() is not None, 60, "the worker to tick")
+    broker = Celery(broker=own_redis.url)
+    # The same message, delivered once more than the cap: what a broker does
+    # with a task whose worker died each time.
+    for _ in range(8):
+        broker.send_task("wirewatch.deliver", ("no-such-delivery",), task_id="poison-1")
+    starts = "ww:starts:poison-1:0"
+    wait_until(lambda: int(store.redis.get(starts) or 0) == 8, 60, "all eight deliveries")
+    [record] = store.set_aside_tasks()
+    assert (record["task"], record["id"], record["args"]) == (
+        "wirewatch.deliver",
+        "poison-1",
+        ["no-such-delivery"],
+    )
+    assert "poison-1" in running.cli("status").stdout

@@ -8,6 +8,9 @@ server's own, so the check itself runs unchanged on every other address:
 redirects to 127.0.0.1 on another port, to [::1], to 169.254.169.254 and
 100.64.0.1 (refused before any packet is sent), and names that resolve to
 loopback (`localhost`, or a test resolver standing in for a DNS answer).
+Webhook targets are sent through Apprise, whose connections the same check
+guards; a scripted resolver plays a DNS server that rebinds a name between
+the check at send time and the connection, another one that never answers.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from tests.hostile import HostileServer
+from tests.hostile import HangingDns, HostileServer, ScriptedDns
 from tests.receivers import WebhookReceiver
 from tests.waiting import wait_until
 from tests.web import Site
@@ -41,6 +44,7 @@ from worker.fetch import (
     webhook_refusal,
 )
 from worker.models import FeedEntry
+from worker.notify import Message, Target, send
 from worker.pipeline import (
     SOURCE_BACKOFF,
     PollOutcome,
@@ -222,6 +226,19 @@ def test_the_checked_address_is_the_one_connected_to(hostile: HostileServer) -> 
     assert result.content == f"news.example:{hostile.port}".encode()
 
 
+def test_a_resolver_that_never_answers_ends_in_a_timeout_naming_the_host() -> None:
+    with HangingDns() as dns, make_client(LIMITS, resolver=dns) as c:
+        started = time.monotonic()
+        error = fetch_error(lambda: fetch(c, "http://news.example/feed", LIMITS))
+        elapsed = time.monotonic() - started
+    assert dns.asked.is_set()
+    assert error.kind == "timeout"
+    assert f"DNS lookup of news.example did not finish within {LIMITS.connect_timeout:g}s" in (
+        error.message
+    )
+    assert elapsed < LIMITS.connect_timeout + 2
+
+
 @pytest.mark.parametrize(
     "url",
     ["file:///etc/passwd", "ftp://example.org/feed", "javascript:alert(1)", "gopher://x/"],
@@ -282,6 +299,45 @@ def test_webhook_targets_on_private_addresses_are_refused_at_send_time(
         assert hook.items == []
     record = store.get_delivery(key)
     assert record is not None and record.state == "failed"
+
+
+def test_a_webhook_name_rebound_to_loopback_after_the_check_is_refused() -> None:
+    """The check at send time sees a public address; the connection is checked again.
+
+    The name is `localhost`, which this machine really resolves to loopback:
+    a connection Apprise made with its own lookup, past the guard, would
+    reach the receiver.
+    """
+    with WebhookReceiver() as hook:
+        dns = ScriptedDns("localhost", ["93.184.215.14"], ["127.0.0.1"])
+        url = f"json://localhost:{hook.port}/hook"
+        assert webhook_refusal(url, allow_private_networks=False, resolver=dns) is None
+        target = Target("rebinding", url, url, frozenset(), "text")
+        # Sent with Apprise's deadline, so the plugin runs on Apprise's own thread.
+        result = bounded(lambda: send(target, Message("t", "b", "text"), resolver=dns))
+        assert not result.ok
+        assert "localhost resolves to 127.0.0.1, a loopback address" in result.detail
+        assert "allow_private_networks" in result.detail
+        assert dns.lookups == [["93.184.215.14"], ["127.0.0.1"]]
+        assert hook.items == []
+
+
+def test_a_webhook_whose_dns_never_answers_fails_in_bounded_time() -> None:
+    # cto=1: Apprise's connect timeout, which also bounds the lookup.
+    url = "json://hooks.example:9/hook?cto=1"
+    target = Target("hanging", url, url, frozenset(), "text")
+    with HangingDns() as dns:
+        started = time.monotonic()
+        result = bounded(
+            lambda: send(
+                target, Message("t", "b", "text"), allow_private_networks=True, resolver=dns
+            )
+        )
+        elapsed = time.monotonic() - started
+    assert dns.asked.is_set()
+    assert not result.ok
+    assert "DNS lookup of hooks.example did not finish within 1s" in result.detail
+    assert elapsed < 5
 
 
 # -- feeds -------------------------------------------------------------------

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from worker.match import Document, compile_rules, parse_query
 from worker.match.normalize import FieldText, fold_text, normalize_text, tokenize
+from worker.match.query import Term
 from worker.match.reference import reference_match
 from worker.models import RuleMatch
 
@@ -128,6 +129,9 @@ def test_many_rules_together_match_like_each_alone(rules: list[str], doc: Docume
     # Without spans: the same rules, nothing located.
     ids = [m.rule_id for m in expected if m is not None]
     assert ruleset.match(doc, spans=False) == [RuleMatch(rule_id) for rule_id in ids]
+    # Only some rules: the same matches of those, as if the others were not there.
+    some = {str(i) for i in range(0, len(rules), 2)}
+    assert ruleset.match(doc, only=some) == [m for m in expected if m and m.rule_id in some]
 
 
 @settings(max_examples=200, deadline=None)
@@ -142,3 +146,48 @@ def test_fast_tokenizer_agrees_with_the_general_one(text: str) -> None:
     # Accents asked for first, before any offsets: worked out another way.
     fresh = FieldText(text)
     assert [fresh.accents(i) for i in range(len(general))] == [a for _, _, _, a in general]
+
+
+@st.composite
+def _text_and_term(draw: st.DrawFn) -> tuple[str, str]:
+    """A text, and a phrase query that often occurs in it: some of its words,
+    as written, perhaps cut short with `*`, or words of other queries."""
+    text = draw(texts() | st.text(max_size=40))
+    tokens = tokenize(text)
+    if not tokens or draw(st.integers(0, 3)) == 0:
+        return text, " ".join(draw(st.lists(st.sampled_from(QUERY_WORDS), min_size=1, max_size=3)))
+    first = draw(st.integers(0, len(tokens) - 1))
+    chosen = tokens[first : first + draw(st.integers(1, 3))]
+    words = []
+    for _, start, end, _ in chosen:
+        word = text[start:end]
+        cut = draw(st.integers(1, len(word))) if draw(st.booleans()) else 0
+        words.append(word[:cut] + "*" if cut and word[cut - 1].isalnum() else word)
+    return text, " ".join(words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=_text_and_term())
+def test_spans_found_in_the_text_are_those_of_the_tokens(case: tuple[str, str]) -> None:
+    """Spans are searched for in the text itself (folded, with letters and
+    digits split) where they can be; they must be where the tokens are."""
+    text, phrase = case
+    term = parse_query(f'"{phrase}"').root
+    assert isinstance(term, Term)
+    tokens = tokenize(text)
+    size = len(term.words)
+    expected = [
+        (tokens[start][1], tokens[start + size - 1][2])
+        for start in range(len(tokens) - size + 1)
+        if all(
+            (token.startswith(word.text) if word.prefix else token == word.text)
+            and set(word.accents) <= set(accents)
+            for word, (token, _, _, accents) in zip(term.words, tokens[start:], strict=False)
+        )
+    ]
+    field = FieldText(text)
+    searched = tuple((w.text, w.prefix, w.accents) for w in term.words)
+    assert field.term_spans(searched) in (None, expected)
+    for token in {token for token, _, _, _ in tokens}:
+        found = [(start, end) for other, start, end, _ in tokens if other == token]
+        assert field.word_spans(token) in (None, found)

@@ -1,10 +1,11 @@
 """A real chat server: an alert and a digest sent through Apprise's matrix:// to a
 Matrix homeserver on loopback, read back as a room member's client would.
 
-Needs a homeserver with open registration, named by WIREWATCH_TEST_MATRIX_URL
-(e.g. Synapse from PyPI with SQLite, listening on http://127.0.0.1:8008, and
-`enable_registration: true`, `enable_registration_without_verification: true`
-in its homeserver.yaml); skipped otherwise.
+The homeserver is Synapse, started for the session by tests/synapse.py from the
+virtualenv whose interpreter WIREWATCH_TEST_SYNAPSE_PYTHON names; or, with
+WIREWATCH_TEST_MATRIX_URL, a server already running with open registration
+(`enable_registration` and `enable_registration_without_verification`).
+Skipped when neither is set.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,11 +24,19 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from tests.synapse import Synapse
 from tests.waiting import wait_until
 from worker.models import Article, Span
 from worker.notify import AlertContent, DigestItem, load_targets, render_alert, render_digest, send
 
+SYNAPSE_PYTHON = os.environ.get("WIREWATCH_TEST_SYNAPSE_PYTHON", "")
 HOMESERVER = os.environ.get("WIREWATCH_TEST_MATRIX_URL", "")
+HOW_TO_RUN = (
+    "needs a Matrix homeserver: `python3 -m venv .venv-synapse && "
+    ".venv-synapse/bin/pip install matrix-synapse`, then set "
+    "WIREWATCH_TEST_SYNAPSE_PYTHON=.venv-synapse/bin/python (or set "
+    "WIREWATCH_TEST_MATRIX_URL to a running homeserver with open registration)"
+)
 BERLIN = ZoneInfo("Europe/Berlin")
 HOSTILE = "<b>Breaking</b> [S-300 deal](http://evil.example/x) @everyone @room"
 
@@ -55,17 +66,30 @@ class Client:
         return [e["content"] for e in chunk if e["type"] == "m.room.message"]
 
 
-@pytest.fixture
-def room(tmp_path: Path) -> tuple[Client, str, str]:
-    """A reader in a fresh public room, and the Apprise URL of a bot that posts there."""
+@pytest.fixture(scope="session")
+def homeserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a Matrix homeserver with open registration."""
+    if SYNAPSE_PYTHON:
+        if shutil.which(SYNAPSE_PYTHON) is None:
+            pytest.fail(f"WIREWATCH_TEST_SYNAPSE_PYTHON={SYNAPSE_PYTHON} is no interpreter")
+        with Synapse(SYNAPSE_PYTHON, tmp_path_factory.mktemp("synapse")) as server:
+            yield server.url
+        return
     if not HOMESERVER:
-        pytest.skip("needs a Matrix homeserver: set WIREWATCH_TEST_MATRIX_URL (see module doc)")
+        pytest.skip(HOW_TO_RUN)
     try:
         httpx.get(f"{HOMESERVER}/_matrix/client/versions", timeout=5).raise_for_status()
-    except httpx.HTTPError:
-        pytest.skip(f"no Matrix homeserver answering at {HOMESERVER}")
+    except httpx.HTTPError as e:
+        # Asked for by name: a server that is not there is a failure, not a skip.
+        pytest.fail(f"WIREWATCH_TEST_MATRIX_URL={HOMESERVER} does not answer: {e}")
+    yield HOMESERVER
+
+
+@pytest.fixture
+def room(homeserver: str) -> tuple[Client, str, str]:
+    """A reader in a fresh public room, and the Apprise URL of a bot that posts there."""
     tag = secrets.token_hex(4)
-    reader, bot = Client(HOMESERVER), Client(HOMESERVER)
+    reader, bot = Client(homeserver), Client(homeserver)
     reader.register(f"reader{tag}", "reader-pass-1")
     bot_password = "bot-pass-1"
     bot.register(f"bot{tag}", bot_password)
@@ -74,7 +98,7 @@ def room(tmp_path: Path) -> tuple[Client, str, str]:
         "POST", "/createRoom", {"room_alias_name": alias, "preset": "public_chat"}
     )["room_id"]
     server = reader.call("GET", "/account/whoami")["user_id"].split(":", 1)[1]
-    hostport = urlsplit(HOMESERVER).netloc
+    hostport = urlsplit(homeserver).netloc
     url = f"matrix://bot{tag}:{bot_password}@{hostport}/#{alias}:{server}"
     return reader, room_id, url
 

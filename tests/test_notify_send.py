@@ -1,9 +1,14 @@
-"""send(): real deliveries to a loopback SMTP server, a JSON webhook and Mosquitto."""
+"""send(): real deliveries to a loopback SMTP server, a JSON webhook and Mosquitto.
+
+The receivers live on loopback, so webhook sends here allow private networks
+unless a test is about refusing them.
+"""
 
 from __future__ import annotations
 
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -12,9 +17,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import urllib3
 
+from tests.hostile import ScriptedDns
 from tests.receivers import MqttSubscriber, SmtpReceiver, WebhookReceiver, closed_port
 from worker.models import Article, Span
+from worker.netguard import install_urllib3_guard
 from worker.notify import AlertContent, Message, Target, load_targets, render_alert, send
 from worker.notify.send import _prepare
 from worker.notify.targets import plugin_for
@@ -93,7 +101,7 @@ def test_json_webhook(tmp_path: Path, webhook: WebhookReceiver) -> None:
     target = target_for(tmp_path, webhook.apprise_url("/wirewatch"))
     message = render_alert(hostile_alert(), target.format, BERLIN)
 
-    result = send(target, message)
+    result = send(target, message, allow_private_networks=True)
 
     assert result.ok, result.detail
     [payload] = webhook.wait_for(1)
@@ -106,7 +114,7 @@ def test_json_webhook(tmp_path: Path, webhook: WebhookReceiver) -> None:
 def test_webhook_error_status_is_a_failed_result(tmp_path: Path) -> None:
     with WebhookReceiver(status=500) as failing:
         target = target_for(tmp_path, failing.apprise_url())
-        result = send(target, Message("t", "b", "text"))
+        result = send(target, Message("t", "b", "text"), allow_private_networks=True)
         assert not result.ok
         assert failing.wait_for(1)
     assert "failure" in result.detail
@@ -146,13 +154,13 @@ def test_target_that_is_down_fails_fast_and_others_still_work(
     message = Message("title", "body", "text")
 
     started = time.monotonic()
-    results = [send(down, message), send(smtp_down, message)]
+    results = [send(down, message, allow_private_networks=True), send(smtp_down, message)]
     elapsed = time.monotonic() - started
 
     assert [r.ok for r in results] == [False, False]
     assert elapsed < 10
     assert all("failure" in r.detail for r in results)
-    assert send(up, message).ok
+    assert send(up, message, allow_private_networks=True).ok
     assert webhook.wait_for(1)
 
 
@@ -199,7 +207,85 @@ def test_target_that_never_answers_times_out() -> None:
         port = silent.getsockname()[1]
         target = Target("hang", f"json://127.0.0.1:{port}/x", "json://hang", frozenset(), "text")
         started = time.monotonic()
-        result = send(target, Message("t", "b", "text"), timeout=1)
+        result = send(target, Message("t", "b", "text"), timeout=1, allow_private_networks=True)
         elapsed = time.monotonic() - started
     assert not result.ok and "timeout" in result.detail
     assert elapsed < 5
+
+
+# -- where webhooks may connect ----------------------------------------------
+
+
+def test_webhook_on_loopback_is_refused_unless_private_networks_are_allowed(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    target = target_for(tmp_path, webhook.apprise_url())
+    message = Message("t", "b", "text")
+
+    refused = send(target, message)
+
+    assert not refused.ok
+    assert "127.0.0.1 is a loopback address" in refused.detail
+    assert "allow_private_networks" in refused.detail
+    assert webhook.items == []
+    assert send(target, message, allow_private_networks=True).ok
+    assert webhook.wait_for(1)
+
+
+def test_a_webhook_connects_to_the_address_it_checked(webhook: WebhookReceiver) -> None:
+    """`hooks.example` exists only in the guard's resolver: a delivery proves that
+    the connection went to the address the guard resolved, not to a lookup of its own."""
+    dns = ScriptedDns("hooks.example", ["127.0.0.1"])
+    url = f"json://hooks.example:{webhook.port}/hook"
+    target = Target("named", url, url, frozenset(), "text")
+
+    result = send(target, Message("t", "b", "text"), allow_private_networks=True, resolver=dns)
+
+    assert result.ok, result.detail
+    assert webhook.wait_for(1)
+    assert webhook.requests[0][2]["Host"] == f"hooks.example:{webhook.port}"
+    assert dns.lookups == [["127.0.0.1"]]
+
+
+def test_a_connection_made_outside_any_send_is_checked_strictly(
+    webhook: WebhookReceiver,
+) -> None:
+    """Fail closed: a thread that lost the send's context is not let through unchecked."""
+    install_urllib3_guard()
+    errors: list[BaseException] = []
+
+    def post() -> None:
+        try:
+            urllib3.PoolManager().request(
+                "POST", f"http://127.0.0.1:{webhook.port}/hook", body=b"{}", retries=False
+            )
+        except Exception as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=post)
+    thread.start()
+    thread.join(10)
+
+    assert not thread.is_alive()
+    [error] = errors
+    assert "127.0.0.1 is a loopback address" in str(error)
+    assert webhook.items == []
+
+
+def test_a_webhook_behind_a_proxy_from_the_environment_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The proxy would connect wherever the name points, out of the guard's sight.
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    dns = ScriptedDns("hooks.example", ["93.184.215.14"])
+    target = Target(
+        "proxied", "jsons://hooks.example/hook", "jsons://hooks.example/hook", frozenset(), "text"
+    )
+
+    result = send(target, Message("t", "b", "text"), resolver=dns)
+
+    assert not result.ok
+    assert "proxy" in result.detail and "hooks.example" in result.detail
+    assert dns.lookups == []

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from worker.errors import ConfigError
+from worker.netguard import WEBHOOK_SCHEMES, is_webhook
 from worker.notify import Target, choose_format, load_targets
 
 
@@ -173,3 +174,21 @@ def test_choose_format_accepts_target_or_url() -> None:
     assert choose_format(target) == "markdown"
     assert choose_format("mailto://127.0.0.1/a@example.org?from=w@example.org") == "html"
     assert choose_format("not a url") == "text"
+
+
+def test_every_generic_webhook_scheme_of_apprise_is_checked() -> None:
+    """The address guard covers a target by its scheme; a new alias of Apprise's
+    generic webhooks must not slip past it."""
+    from apprise.plugins.custom_form import NotifyForm
+    from apprise.plugins.custom_json import NotifyJSON
+    from apprise.plugins.custom_xml import NotifyXML
+
+    schemes: set[str] = set()
+    for plugin in (NotifyJSON, NotifyXML, NotifyForm):
+        for attr in ("protocol", "secure_protocol"):
+            value = getattr(plugin, attr)
+            schemes.update([value] if isinstance(value, str) else value)
+    assert schemes == WEBHOOK_SCHEMES
+    assert is_webhook("JSONS://hooks.example.org/x")
+    assert not is_webhook("mailto://127.0.0.1:25/a@example.org?from=w@example.org")
+    assert not is_webhook("matrix://bot:pass@127.0.0.1:8008/#alerts:localhost")

@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.receivers import SmtpReceiver, WebhookReceiver, closed_port
-from worker.config import Config, load_config
+from worker.config import Config, Settings, load_config
 from worker.embedded_redis import EmbeddedRedis
 from worker.models import Article, RuleMatch, Span
-from worker.pipeline import DELIVERY_LEASE, deliver, record_matches
+from worker.pipeline import deliver, delivery_lease, record_matches
 from worker.store import Store
+
+DELIVERY_LEASE = delivery_lease(Settings())
 
 ARTICLE = Article(
     id="a1",

@@ -13,22 +13,42 @@ from typing import Any
 from celery import Celery
 from celery.signals import beat_init
 
+from worker.config import Settings, load_settings
 from worker.errors import WirewatchError
 from worker.runtime import ARTICLES_QUEUE, config_dir, redis_url
 
-__all__ = ["TASK_TIME_LIMIT", "app", "broker_url"]
+__all__ = [
+    "MAX_COUNTDOWN",
+    "SETTINGS",
+    "TASK_TIME_LIMIT",
+    "VISIBILITY_TIMEOUT",
+    "app",
+    "broker_url",
+]
 
 log = logging.getLogger(__name__)
 # httpx logs every request at INFO; the poll and article lines already say what was fetched.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-# The longest a task may run: a poll fetches one source (one request plus
-# perhaps a discovered feed), a process task one page; both are bounded by the
-# fetch deadline, so this only stops a task that is truly stuck.
-TASK_TIME_LIMIT = 300
-# Redis re-delivers an unacknowledged task after this long; it must exceed the
-# longest task and every retry countdown, or a slow task would run twice.
-VISIBILITY_TIMEOUT = 3 * TASK_TIME_LIMIT
+
+def _settings_at_start() -> Settings:
+    """settings.yaml as the process starts: `tick` and `task_lease` need a restart to change."""
+    try:
+        return load_settings(config_dir())
+    except WirewatchError as exc:
+        log.warning("settings.yaml unusable, using the defaults: %s", exc)
+        return Settings()
+
+
+SETTINGS = _settings_at_start()
+# Redis re-delivers an unacknowledged task after this long (the task lease):
+# it must exceed the longest task and every retry countdown, or a slow task
+# would run twice; tasks cap their countdowns at a third of it.
+VISIBILITY_TIMEOUT = SETTINGS.task_lease.total_seconds()
+# Tasks are bounded by their fetch deadlines; this only stops one that is
+# truly stuck, well before the lease hands it to another worker.
+TASK_TIME_LIMIT = 0.8 * VISIBILITY_TIMEOUT
+MAX_COUNTDOWN = VISIBILITY_TIMEOUT / 3
 
 
 def broker_url(url: str) -> str:
@@ -36,17 +56,6 @@ def broker_url(url: str) -> str:
     if url.startswith("unix://"):
         return "redis+socket://" + url.removeprefix("unix://")
     return url
-
-
-def _tick_seconds() -> float:
-    """settings.yaml's `tick`, read once when beat starts (a change needs a restart)."""
-    from worker.config import load_settings
-
-    try:
-        return load_settings(config_dir()).tick.total_seconds()
-    except WirewatchError as exc:
-        log.warning("settings.yaml unusable, ticking every 10s: %s", exc)
-        return 10.0
 
 
 app = Celery("wirewatch", include=["worker.tasks"])
@@ -82,9 +91,14 @@ app.conf.update(
     # Reserve one task per thread, so a crash strands at most that many.
     worker_prefetch_multiplier=1,
     task_time_limit=TASK_TIME_LIMIT,
-    task_soft_time_limit=TASK_TIME_LIMIT - 30,
+    task_soft_time_limit=0.9 * TASK_TIME_LIMIT,
     broker_transport_options={
         "visibility_timeout": VISIBILITY_TIMEOUT,
+        # Look for the tasks of a vanished worker every 10 s (kombu's default
+        # looks every 100 s): a cheap range query, and recovery then takes
+        # the lease plus seconds, not the lease plus minutes.
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
         # A Redis that stops answering must fail calls, not hang the worker.
         "socket_timeout": 30,
         "socket_connect_timeout": 10,
@@ -101,7 +115,7 @@ app.conf.update(
     worker_soft_shutdown_timeout=20.0,
     worker_enable_soft_shutdown_on_idle=True,
     beat_schedule={
-        "tick": {"task": "wirewatch.tick", "schedule": _tick_seconds()},
+        "tick": {"task": "wirewatch.tick", "schedule": SETTINGS.tick.total_seconds()},
     },
     timezone="UTC",
 )

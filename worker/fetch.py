@@ -7,13 +7,15 @@ with a short kind ("timeout", "too-large", "http-404", "blocked", ...) that
 status and metrics can group by.
 
 Safety. The client from `make_client` connects through `_SafeBackend`, which
-resolves a host once, refuses the request if any address is private,
-loopback, link-local, CGNAT, unique-local, multicast or an IPv4-mapped form
-of those, and then connects to the checked address itself. Host header and
-TLS SNI still carry the name, but no second DNS lookup happens between check
-and connect, so DNS rebinding has nothing to race. The same backend enforces
-the total deadline on every socket read and write, so a server dripping
-headers one byte at a time cannot hold a worker past it.
+resolves a host once (within the connect timeout: a resolver that hangs
+ends in a "timeout" naming the host), refuses the request if any address is
+private, loopback, link-local, CGNAT, unique-local, multicast or an
+IPv4-mapped form of those (`worker.netguard`), and then connects to the
+checked address itself. Host header and TLS SNI still carry the name, but no
+second DNS lookup happens between check and connect, so DNS rebinding has
+nothing to race. The same backend enforces the total deadline on every socket
+read and write, so a server dripping headers one byte at a time cannot hold a
+worker past it.
 
 Politeness (optional, given a `HostGate`, which the Redis store implements so
 every worker process shares it): at most `per_host_concurrency` requests in
@@ -27,17 +29,15 @@ from __future__ import annotations
 
 import contextvars
 import email.utils
-import ipaddress
 import logging
 import math
 import secrets
-import socket
 import ssl
 import time
 import typing
 import urllib.robotparser
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -48,6 +48,16 @@ import httpx
 
 from worker import __version__
 from worker.errors import FetchError
+from worker.netguard import (
+    ResolveError,
+    Resolver,
+    ResolveTimeout,
+    is_refused_address,
+    refusal,
+    resolve,
+    system_resolver,
+    webhook_refusal,
+)
 
 __all__ = [
     "FetchLimits",
@@ -144,15 +154,6 @@ class HostGate(Protocol):
     def cache_robots(self, origin: str, text: str, ttl: float) -> None: ...
 
 
-# getaddrinfo's shape; tests pass their own to make a name resolve anywhere.
-Resolver = Callable[[str, int], list[str]]
-
-
-def _system_resolver(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
 # The deadline of the request this thread is running, read by every socket
 # operation of `_SafeStream` (pooled connections outlive one request, so the
 # deadline cannot be fixed when the connection is made).
@@ -169,29 +170,6 @@ def _remaining(timeout: float | None) -> float | None:
     if left <= 0:
         raise httpcore.ReadTimeout("total deadline of the request passed")
     return left if timeout is None else min(timeout, left)
-
-
-def is_refused_address(address: str) -> str | None:
-    """Why `address` must not be connected to without allow_private_networks, or None."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        # ::ffff:127.0.0.1 and 64:ff9b::/96-style embeddings reach IPv4 hosts.
-        if ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        elif ip.sixtofour is not None:
-            ip = ip.sixtofour
-    if ip.is_loopback:
-        return f"{address} is a loopback address"
-    if ip.is_link_local:
-        return f"{address} is a link-local address (cloud metadata lives there)"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
-        return f"{address} is a carrier-grade NAT address"
-    if ip.is_multicast or ip.is_unspecified or not ip.is_global:
-        return f"{address} is a private or reserved address"
-    return None
-
-
-_CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 
 class _SafeStream(httpcore.NetworkStream):
@@ -227,6 +205,10 @@ class _Refused(httpcore.ConnectError):
     """Raised inside the transport; `fetch` turns it into FetchError("blocked")."""
 
 
+class _ResolveTimedOut(httpcore.ConnectTimeout):
+    """Raised inside the transport; `fetch` turns it into FetchError("timeout") naming the host."""
+
+
 class _SafeBackend(httpcore.NetworkBackend):
     """Resolve once, check every address, connect to a checked one."""
 
@@ -251,18 +233,16 @@ class _SafeBackend(httpcore.NetworkBackend):
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
         try:
-            addresses = self._resolver(host, port)
-        except (OSError, UnicodeError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        if not addresses:
-            raise httpcore.ConnectError(f"{host} has no address")
+            addresses = resolve(host, port, timeout=_remaining(timeout), resolver=self._resolver)
+        except ResolveTimeout as exc:
+            raise _ResolveTimedOut(str(exc)) from exc
+        except ResolveError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
         if not self._allow_private:
-            for address in addresses:
-                why = is_refused_address(address)
-                # A name resolving to both public and private addresses is refused:
-                # which one is used would be up to the attacker.
-                if why and (address, port) not in self._exempt:
-                    raise _Refused(f"{host} resolves to {why}")
+            checked = [a for a in addresses if (a, port) not in self._exempt]
+            why = refusal(host, checked)
+            if why is not None:
+                raise _Refused(why)
         last: Exception | None = None
         for address in addresses:
             try:
@@ -310,7 +290,7 @@ def make_client(
         keepalive_expiry=30.0,
         network_backend=_SafeBackend(
             allow_private_networks=limits.allow_private_networks,
-            resolver=resolver or _system_resolver,
+            resolver=resolver or system_resolver,
             exempt=frozenset(exempt),
         ),
     )
@@ -324,37 +304,6 @@ def make_client(
         # Proxies from the environment would connect for us, past the address check.
         trust_env=False,
     )
-
-
-# Apprise's generic webhooks post to any host the URL names: the same SSRF
-# risk as fetching. Named services (mailto, tgram, ...) talk to their own
-# hosts or to one the operator chose on purpose (a local mail relay).
-WEBHOOK_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
-
-
-def webhook_refusal(
-    url: str, *, allow_private_networks: bool, resolver: Resolver | None = None
-) -> str | None:
-    """Why a webhook-style notification URL must not be sent to, or None.
-
-    Checked at send time, so a name that later resolves to a private address
-    is caught; the reason names the host only, never the URL (it may hold secrets).
-    """
-    parts = urlsplit(url)
-    if allow_private_networks or parts.scheme.lower() not in WEBHOOK_SCHEMES:
-        return None
-    host = parts.hostname or ""
-    try:
-        addresses = (resolver or _system_resolver)(host, parts.port or 443)
-    except (OSError, UnicodeError) as exc:
-        return f"webhook host {host} cannot be resolved: {exc}"
-    for address in addresses:
-        why = is_refused_address(address)
-        if why:
-            return (
-                f"webhook host {host} resolves to {why} (set allow_private_networks: true to allow)"
-            )
-    return None
 
 
 def origin_of(url: str) -> str:
@@ -438,6 +387,8 @@ def _get(
     except _Refused as exc:
         raise _blocked(url, f"{exc} (set allow_private_networks: true to allow)") from exc
     except httpx.TimeoutException as exc:
+        if isinstance(exc.__cause__, _ResolveTimedOut):
+            raise FetchError(url, "timeout", str(exc.__cause__)) from exc
         raise FetchError(url, "timeout", f"no complete answer within {limits.timeout:g}s") from exc
     except httpx.TransportError as exc:
         cause = exc.__cause__ or exc.__context__

@@ -59,13 +59,13 @@ from worker.parse import (
 from worker.store import DeliveryRecord, SourceState, Store
 
 __all__ = [
-    "DELIVERY_LEASE",
     "NewEntry",
     "PollOutcome",
     "build_article",
     "close_digests",
     "compiled_rules",
     "deliver",
+    "delivery_lease",
     "fetch_limits",
     "match_article",
     "poll_source",
@@ -78,9 +78,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# A delivery handed to a task is retried after this long if the task vanished
-# (worker killed, queue lost); longer than any send takes.
-DELIVERY_LEASE = 300.0
 SOURCE_BACKOFF = 60.0
 # Source health (SPEC 5): a source is "failing" after this many polls in a row
 # failed (with the backoff, about a quarter of an hour), "stale" when no poll
@@ -273,7 +270,7 @@ def watch_health(
             alert_keys=[],
             title=title,
             now=now,
-            lease=DELIVERY_LEASE,
+            lease=delivery_lease(config.settings),
             message=message,
         )
         keys.append(key)
@@ -467,7 +464,7 @@ def record_matches(
                     alert_keys=[alert_key],
                     title=f"{rule.id}: {article.title}",
                     now=now,
-                    lease=DELIVERY_LEASE,
+                    lease=delivery_lease(config.settings),
                 )
                 to_send.append(key)
     return to_send
@@ -522,11 +519,13 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
     if message is None:
         store.mark_failed(key)
         return "failed: alert data expired"
-    result = send(target, message)
+    result = send(target, message, allow_private_networks=config.settings.allow_private_networks)
     if result.ok:
         # The message is out: from here, failing to record it would send it
         # again when its lease runs out, so Redis gets every chance to answer.
-        _record_side_effect(lambda: store.mark_sent(key, now))
+        _record_side_effect(
+            lambda: store.mark_sent(key, now), within=delivery_lease(config.settings) / 2
+        )
         store.record_attempt(key, True, result.detail, now)
         _count_sent(store, record, now)
         return f"sent to {target.safe_url}"
@@ -549,7 +548,17 @@ def _count_sent(store: Store, record: DeliveryRecord, now: float) -> None:
         metrics.observe_delay(store, now - article.published.timestamp())
 
 
-def _record_side_effect(write: Callable[[], None], within: float = DELIVERY_LEASE / 2) -> None:
+def delivery_lease(settings: Settings) -> float:
+    """How long a delivery handed to a task waits before it is taken again.
+
+    Half the task lease: a deliver task that vanished with its worker is
+    retried before Celery would even re-deliver the task itself. Longer than
+    any send takes (Apprise's own timeouts are seconds).
+    """
+    return settings.task_lease.total_seconds() / 2
+
+
+def _record_side_effect(write: Callable[[], None], within: float) -> None:
     """Retry a Redis write that records something already done, through a short outage.
 
     Bounded well below the delivery lease, so no second sender starts meanwhile.
@@ -691,7 +700,7 @@ def _digest_deliveries(
             alert_keys=alert_keys,
             title=f"digest: {len(alert_keys)} alerts",
             now=now,
-            lease=DELIVERY_LEASE,
+            lease=delivery_lease(config.settings),
         )
         keys.append(key)
     return keys

@@ -3,7 +3,9 @@
 Environment (SPEC section 1): REDIS_URL, WIREWATCH_CONFIG (default ./config),
 WIREWATCH_DATA (default ./data). When REDIS_URL is unset, `wirewatch run`
 starts an embedded Redis and writes its URL to WIREWATCH_DATA/redis.url, so
-that other commands (`status`, `alerts`, ...) find it while it runs.
+that commands find it while it runs (its workers get it in REDIS_URL).
+Commands that read state also read it after the run stopped: see
+worker/cli/state.py.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ Key layout (all under the `ww:` prefix, so a shared Redis stays readable):
     ww:host:{origin}          zset   politeness slots in use: token -> lease expiry
     ww:host-next:{origin}     string earliest start of the next request to the origin
     ww:robots:{origin}        string the origin's robots.txt, cached
+    ww:starts:{task}:{retry}  string how often a task message was started (redelivery cap)
+    ww:set-aside              hash   task id -> JSON of a task set aside after too many starts
 
 Every write that a retried task may repeat is idempotent (NX, or guarded by
 state), which is what makes at-least-once tasks give exactly-once alerts.
@@ -627,6 +629,24 @@ class Store:
     def good_config(self) -> dict[str, str] | None:
         raw = self.redis.get(f"{P}config:good")
         return json.loads(raw) if raw else None
+
+    # -- redelivery cap ----------------------------------------------------
+
+    def count_start(self, task_id: str, retries: int, ttl: float) -> int:
+        """Count a start of one task message; a retry is a new message, counted apart."""
+        key = f"{P}starts:{task_id}:{retries}"
+        pipe = self.redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, max(1, int(ttl)))
+        return int(pipe.execute()[0])
+
+    def set_aside(self, task: str, task_id: str, args: Sequence[Any], now: float) -> None:
+        record = {"task": task, "id": task_id, "args": list(args), "at": now}
+        self.redis.hset(f"{P}set-aside", task_id, json.dumps(record))
+
+    def set_aside_tasks(self) -> list[dict[str, Any]]:
+        records = [json.loads(raw) for raw in _texts(self.redis.hvals(f"{P}set-aside"))]
+        return sorted(records, key=lambda record: float(record["at"]))
 
     def queue_depth(self, queue: str = "celery") -> int:
         return int(self.redis.llen(queue))

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -108,8 +109,18 @@ def _config_usable(config_dir: Path, env: dict[str, str]) -> bool:
     return True
 
 
-def _role(child: subprocess.Popen[bytes]) -> str:
-    return str(_role(child)) if isinstance(child.args, list) else str(child.args)
+def _role(command: list[str]) -> str:
+    """`worker`, `articles` or `beat`, for log lines."""
+    if "--hostname" in command:
+        return command[command.index("--hostname") + 1].split("@")[0]
+    return command[5]
+
+
+# A child that dies is started again, as compose's restart policy would; one
+# that dies this often within RESTART_WINDOW seconds is broken, not unlucky,
+# and takes the whole run down so that the user sees it.
+MAX_RESTARTS = 5
+RESTART_WINDOW = 300.0
 
 
 def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
@@ -121,15 +132,13 @@ def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     children = [subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL) for cmd in commands]
+    deaths: list[float] = []
     try:
-        while not stop.wait(0.5):
-            dead = [c for c in children if c.poll() is not None]
-            if dead:
-                log.error("%s exited with %s; stopping", _role(dead[0]), dead[0].returncode)
-                break
+        while not stop.wait(0.5) and _restart_dead(children, commands, env, deaths):
+            pass
         # Beat (the last child) first, so nothing new is queued while the worker drains.
-        for child in reversed(children):
-            _stop_child(child)
+        for command, child in reversed(list(zip(commands, children, strict=True))):
+            _stop_child(child, _role(command))
         return 0 if stop.is_set() else 1
     finally:
         for child in children:
@@ -139,13 +148,35 @@ def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
             signal.signal(sig, handler)
 
 
-def _stop_child(child: subprocess.Popen[bytes]) -> None:
+def _restart_dead(
+    children: list[subprocess.Popen[bytes]],
+    commands: list[list[str]],
+    env: dict[str, str],
+    deaths: list[float],
+) -> bool:
+    """Start again each child that exited; False when they die too often to go on."""
+    for index, child in enumerate(children):
+        if child.poll() is None:
+            continue
+        now = time.monotonic()
+        deaths[:] = [t for t in deaths if now - t < RESTART_WINDOW] + [now]
+        role = _role(commands[index])
+        if len(deaths) > MAX_RESTARTS:
+            log.error("%s exited with %s, too often; stopping", role, child.returncode)
+            return False
+        # Its unfinished tasks return to the queue when their lease runs out.
+        log.error("%s exited with %s; starting it again", role, child.returncode)
+        children[index] = subprocess.Popen(commands[index], env=env, stdin=subprocess.DEVNULL)
+    return True
+
+
+def _stop_child(child: subprocess.Popen[bytes], role: str) -> None:
     if child.poll() is not None:
         return
     child.send_signal(signal.SIGTERM)
     try:
         child.wait(STOP_GRACE)
     except subprocess.TimeoutExpired:
-        log.warning("%s did not stop in %.0fs, killing it", _role(child), STOP_GRACE)
+        log.warning("%s did not stop in %.0fs, killing it", role, STOP_GRACE)
         child.kill()
         child.wait()

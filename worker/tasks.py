@@ -21,17 +21,17 @@ import redis
 from celery import Task
 
 from worker import metrics
-from worker.celery_app import TASK_TIME_LIMIT, app
+from worker.celery_app import MAX_COUNTDOWN, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, app
 from worker.config import Config
 from worker.errors import FetchError
 from worker.fetch import FetchLimits, HostBusy, make_client, origin_of
 from worker.live_config import LiveConfig
 from worker.pipeline import (
-    DELIVERY_LEASE,
     SOURCE_BACKOFF,
     build_article,
     close_digests,
     deliver,
+    delivery_lease,
     entry_from_json,
     fallback_article,
     fetch_limits,
@@ -42,7 +42,7 @@ from worker.pipeline import (
 )
 from worker.runtime import config_dir, get_store
 
-__all__ = ["deliver_task", "fan_out", "poll", "process", "tick"]
+__all__ = ["MAX_STARTS", "GuardedTask", "deliver_task", "fan_out", "poll", "process", "tick"]
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,10 @@ _FINAL_KINDS = frozenset({"blocked", "robots", "too-large"})
 
 
 def _host_wait(retry_after: float | None) -> float:
-    # Jitter spreads the tasks that wait on one busy host over time.
-    return max(retry_after or 0.0, 1.0) * random.uniform(1.0, 1.5)
+    # Jitter spreads the tasks that wait on one busy host over time. A long
+    # Retry-After is waited out in several hops: a countdown longer than the
+    # lease would make Redis hand the waiting task to a second worker.
+    return min(max(retry_after or 0.0, 1.0) * random.uniform(1.0, 1.5), MAX_COUNTDOWN)
 
 
 def _spread_by_host(source_ids: list[str], config: Config) -> list[str]:
@@ -89,12 +91,42 @@ def _spread_by_host(source_ids: list[str], config: Config) -> list[str]:
 REDIS_OUTAGE_RETRY: dict[str, Any] = {
     "autoretry_for": (redis.ConnectionError, redis.TimeoutError),
     "retry_backoff": 5,
-    "retry_backoff_max": 120,
+    "retry_backoff_max": min(120, int(MAX_COUNTDOWN)),
     "retry_jitter": True,
     "max_retries": 10,  # about ten minutes of outage
 }
 # Tries of an article page before settling for the feed's own text.
 PAGE_RETRIES = 3
+# Starts of one task message that never finished (its worker died each time:
+# a page that crashes a parser, one that exhausts memory) before it is set
+# aside, so a poison message cannot take down every worker in turn.
+MAX_STARTS = 5
+
+
+class GuardedTask(Task):  # type: ignore[misc]  # Celery ships no type hints
+    """A task that counts its starts in Redis and refuses to run a poison message."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        request = self.request
+        if request.id and not request.called_directly:
+            store = get_store()
+            try:
+                starts = store.count_start(
+                    request.id, request.retries, (MAX_STARTS + 1) * VISIBILITY_TIMEOUT
+                )
+            except redis.RedisError:
+                starts = 1  # count nothing rather than block work during an outage
+            if starts > MAX_STARTS:
+                log.error(
+                    "task=%s id=%s args=%s came back after %d starts; set aside",
+                    self.name,
+                    request.id,
+                    args,
+                    starts - 1,
+                )
+                store.set_aside(self.name, request.id, args, time.time())
+                return None
+        return super().__call__(*args, **kwargs)
 
 
 @app.task(name="wirewatch.tick")
@@ -111,7 +143,7 @@ def tick() -> None:
     with app.producer_or_acquire() as producer:
         for source_id in _spread_by_host(due, config):
             poll.apply_async((source_id,), producer=producer)
-    for key in store.take_due_deliveries(now, DELIVERY_LEASE):
+    for key in store.take_due_deliveries(now, delivery_lease(config.settings)):
         deliver_task.delay(key)
     with store.lock("digests", ttl=60) as taken:
         if taken:
@@ -119,7 +151,7 @@ def tick() -> None:
                 deliver_task.delay(key)
 
 
-@app.task(name="wirewatch.poll", **REDIS_OUTAGE_RETRY)
+@app.task(name="wirewatch.poll", base=GuardedTask, **REDIS_OUTAGE_RETRY)
 def poll(source_id: str) -> None:
     config = _config()
     source = config.source(source_id) if config else None
@@ -174,7 +206,7 @@ def poll(source_id: str) -> None:
         )
 
 
-@app.task(name="wirewatch.fan_out")
+@app.task(name="wirewatch.fan_out", base=GuardedTask)
 def fan_out(article_ids: list[str]) -> None:
     """One process task per new article, published on the articles worker's time."""
     with app.producer_or_acquire() as producer:
@@ -182,7 +214,7 @@ def fan_out(article_ids: list[str]) -> None:
             process.apply_async((article_id,), producer=producer)
 
 
-@app.task(name="wirewatch.process", bind=True, **REDIS_OUTAGE_RETRY)
+@app.task(name="wirewatch.process", bind=True, base=GuardedTask, **REDIS_OUTAGE_RETRY)
 def process(self: Task, article_id: str) -> None:
     """Fetch and extract the article, match it, and put its alerts in the outbox."""
     store = get_store()
@@ -205,7 +237,7 @@ def process(self: Task, article_id: str) -> None:
     except FetchError as exc:
         metrics.count(store, "wirewatch_fetch_errors", kind=exc.kind)
         if exc.kind not in _FINAL_KINDS and self.request.retries < PAGE_RETRIES:
-            countdown = 30 * 2**self.request.retries * random.uniform(0.5, 1.5)
+            countdown = min(30 * 2**self.request.retries * random.uniform(0.5, 1.5), MAX_COUNTDOWN)
             log.info("article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc)
             raise self.retry(countdown=countdown, exc=exc) from exc
         log.warning("article=%s page unreachable, using the feed's text: %s", article_id, exc)
@@ -226,7 +258,7 @@ def process(self: Task, article_id: str) -> None:
     )
 
 
-@app.task(name="wirewatch.deliver", **REDIS_OUTAGE_RETRY)
+@app.task(name="wirewatch.deliver", base=GuardedTask, **REDIS_OUTAGE_RETRY)
 def deliver_task(key: str) -> None:
     config = _config()
     if config is None:
@@ -234,7 +266,7 @@ def deliver_task(key: str) -> None:
     store = get_store()
     # Held as long as the outbox lease, so no second sender starts while this
     # one still tries to record a sent message through a Redis outage.
-    with store.lock(f"deliver:{key}", ttl=DELIVERY_LEASE) as taken:
+    with store.lock(f"deliver:{key}", ttl=delivery_lease(config.settings)) as taken:
         if not taken:
             return  # another worker is sending this very delivery
         outcome = deliver(key, config, store, time.time())

@@ -2,34 +2,87 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.text import Text
 
-from worker.cli.common import config_option, iso, live_config_or_exit, store_or_exit
-from worker.config import parse_duration
+from worker.cli import ui
+from worker.cli.common import (
+    config_folder,
+    config_option,
+    iso,
+    json_option,
+    live_config_or_fail,
+    suggest,
+)
+from worker.cli.state import open_store
+from worker.config import Config, parse_duration
+from worker.store import Store
 
 __all__ = ["command"]
 
+_STATE_STYLES = {"sent": "green", "pending": "yellow", "failed": "red"}
 
-@click.command("alerts")
+
+@click.command("alerts", short_help="Recent alerts and their delivery to each target.")
 @click.option("--since", default="1d", show_default=True, help="How far back (30m, 12h, 7d).")
 @click.option("--rule", "rule_id", default=None, help="Only this rule's alerts.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per alert.")
+@json_option
 @config_option
 def command(since: str, rule_id: str | None, as_json: bool, config_path: Path | None) -> None:
-    """Recent alerts, newest last, with each target's delivery state."""
-    store = store_or_exit()
-    config, _ = live_config_or_exit(config_path, store)
+    """Recent alerts, newest last, with each target's delivery state.
+
+    Reads the state of the worker, as `wirewatch status` does. With --json,
+    one line per alert: at, rule, source, title, url, mode (instant or
+    digest), deliveries (target -> pending, sent or failed) and
+    also_reported_by (sources of near-duplicates of the article).
+
+    \b
+    Examples:
+      wirewatch alerts
+      wirewatch alerts --since 7d --rule s300-iran
+      wirewatch alerts --json | jq -r 'select(.deliveries[] == "failed") | .title'
+    """
     try:
         window = parse_duration(since)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from exc
+    config_folder(config_path)  # a wrong folder says so before any Redis is started
+    with open_store() as store:
+        config, _ = live_config_or_fail(config_path, store)
+        rule_ids = [r.id for r in config.rules]
+        if rule_id is not None and rule_id not in rule_ids:
+            # Not an error: the rule may have been removed since it alerted.
+            ui.stderr().print(
+                f"note: no rule {rule_id!r} in rules.yaml now; "
+                + suggest(rule_id, rule_ids, "rule")
+            )
+        records = _records(store, config, time.time() - window.total_seconds(), rule_id)
+    if as_json:
+        for record in records:
+            ui.emit_json(record)
+        return
+    out = ui.stdout()
+    if not records:
+        out.print(f"no alerts in the last {since}" + (f" for rule {rule_id}" if rule_id else ""))
+        return
+    for record in records:
+        _show(out, record)
+    out.print()
+    out.print(f"{len(records)} alert{'' if len(records) == 1 else 's'} in the last {since}")
+
+
+def _records(
+    store: Store, config: Config, since: float, rule_id: str | None
+) -> list[dict[str, Any]]:
     target_ids = [t.id for t in config.targets]
     names = {t.id: t.safe_url for t in config.targets}
-    for key in store.recent_alerts(time.time() - window.total_seconds()):
+    records = []
+    for key in store.recent_alerts(since):
         alert = store.get_alert(key)
         if alert is None or (rule_id and alert.rule_id != rule_id):
             continue
@@ -38,22 +91,31 @@ def command(since: str, rule_id: str | None, as_json: bool, config_path: Path | 
             names.get(d.target_id, d.target_id): d.state
             for d in store.deliveries_of(key, target_ids)
         }
-        record = {
-            "at": iso(alert.created),
-            "rule": alert.rule_id,
-            "source": alert.source_id,
-            "title": article.title if article else None,
-            "url": article.url if article else None,
-            "mode": store.alert_mode(key),
-            "deliveries": deliveries,
-            "also_reported_by": store.also_reported_by(key),
-        }
-        if as_json:
-            click.echo(json.dumps(record, ensure_ascii=False))
-            continue
-        click.echo(f"{record['at']}  {alert.rule_id}: {record['title']}")
-        click.echo(f"    {record['url']}  [{alert.source_id}, {record['mode']}]")
-        for target, state in deliveries.items():
-            click.echo(f"    {state:<8} {target}")
-        if record["also_reported_by"]:
-            click.echo(f"    also reported by: {', '.join(record['also_reported_by'])}")
+        records.append(
+            {
+                "at": iso(alert.created),
+                "rule": alert.rule_id,
+                "source": alert.source_id,
+                "title": article.title if article else None,
+                "url": article.url if article else None,
+                "mode": store.alert_mode(key),
+                "deliveries": deliveries,
+                "also_reported_by": store.also_reported_by(key),
+            }
+        )
+    return records
+
+
+def _show(out: Console, record: dict[str, Any]) -> None:
+    heading = Text(f"{record['at']}  ")
+    heading.append(f"{record['rule']}: ", style="bold cyan")
+    heading.append(record["title"] or "-", style="bold")
+    out.print(heading)
+    out.print(Text(f"    {record['url']}  [{record['source']}, {record['mode']}]", style="dim"))
+    for target, state in record["deliveries"].items():
+        line = Text("    ")
+        line.append(f"{state:<8}", style=_STATE_STYLES.get(state, ""))
+        line.append(f" {target}")
+        out.print(line)
+    if record["also_reported_by"]:
+        out.print(f"    also reported by: {', '.join(record['also_reported_by'])}")

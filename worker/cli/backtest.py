@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import sys
+import difflib
+import re
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
+from rich.console import Console
+from rich.text import Text
 
-from worker.cli.common import config_option, iso, store_or_exit
-from worker.cli.match import highlighter, snippet_lines
+from worker.cli import ui
+from worker.cli.common import config_option, iso, json_option
+from worker.cli.match import bad_query, snippet_lines
+from worker.cli.state import open_store
 from worker.config import Config, Rule, load_config, parse_duration
 from worker.errors import ConfigError, QuerySyntaxError
 from worker.match import Document, RuleSet, compile_rules, matched_terms, parse_query, span_text
@@ -23,22 +26,31 @@ from worker.store import Store
 
 __all__ = ["command"]
 
-_EXIT_BAD = 2
 _BATCH = 200  # articles fetched from Redis per round trip
+# What looks like a mistyped rule id rather than a one-word query.
+_RULE_ID = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
 
 
-@click.command("backtest")
+@click.command("backtest", short_help="Run a query or rule over recently archived articles.")
 @click.argument("query_or_rule", metavar="QUERY|RULE_ID")
 @click.option("--since", default="7d", show_default=True, help="How far back (12h, 7d, 30d).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per matching article.")
+@json_option
 @config_option
 def command(query_or_rule: str, since: str, as_json: bool, config_path: Path | None) -> None:
     """Run QUERY, or the query of rule RULE_ID in rules.yaml, over the articles
     archived in the last --since (kept for settings.yaml's archive_retention),
     and show each matching article with the terms that matched, where.
 
-    A rule is only run on articles of the sources it watches. Exits 0 (2 on a
-    bad query or when Redis cannot be reached).
+    A rule is only run on articles of the sources it watches. With --json,
+    one line per matching article: rule, id, source, archived, published,
+    title, url, terms, spans, snippets; the count goes to stderr. Exits 0
+    (2 on a bad query, or when there is no state to read).
+
+    \b
+    Examples:
+      wirewatch backtest s300-iran
+      wirewatch backtest '"S-400" AND Turkey' --since 30d
+      wirewatch backtest sanctions --json | jq -r .url
     """
     try:
         window = parse_duration(since).total_seconds()
@@ -47,44 +59,68 @@ def command(query_or_rule: str, since: str, as_json: bool, config_path: Path | N
     config, rule = _resolve(query_or_rule, config_path)
     query = rule.query if rule is not None else query_or_rule
     rules = _compile(query)
-    store = store_or_exit()
     start = time.time() - window
-    archived = store.archived_since(start)
+    with open_store() as store:
+        archived = store.archived_since(start)
+        found = list(_search(store, archived, rules, rule, config))
+    out = ui.stdout()
     name = f"rule {rule.id}" if rule is not None else "query"
     if not as_json:
-        click.echo(f"{name}: {query}")
-        click.echo(f"{len(archived)} articles archived since {iso(start)}")
-    mark = highlighter(sys.stdout.isatty() and not as_json)
-    searched = matched = 0
-    for archived_at, article in _articles(store, archived):
-        if rule is not None and config is not None and not _watches(rule, article, config):
-            continue
-        searched += 1
-        doc = Document.from_article(article)
-        found = rules.match(doc)
-        if not found:
-            continue
-        matched += 1
+        out.print(Text.assemble((f"{name}: ", "bold"), query))
+        out.print(f"{len(archived)} articles archived since {iso(start)}")
+    mark = ui.highlighter(ui.styled(out) and not as_json)
+    searched = sum(1 for item in found if not isinstance(item, int))
+    hits = [item for item in found if isinstance(item, tuple)]
+    for archived_at, article, doc, match in hits:
         if as_json:
-            record = _record(article, archived_at, doc, found[0], rule)
-            click.echo(json.dumps(record, ensure_ascii=False))
+            ui.emit_json(_record(article, archived_at, doc, match, rule))
         else:
-            _show(article, archived_at, doc, found[0], mark)
-    summary = f"{matched} of {searched} articles match"
+            _show(out, article, archived_at, doc, match, mark)
+    summary = f"{len(hits)} of {searched} articles match"
     if rule is not None and searched < len(archived):
         summary += f" ({len(archived) - searched} from sources the rule does not watch skipped)"
-    click.echo(summary, err=as_json)
+    (ui.stderr() if as_json else out).print(summary)
+
+
+_Hit = tuple[float, Article, Document, RuleMatch]
+
+
+def _search(
+    store: Store,
+    archived: Sequence[tuple[str, float]],
+    rules: RuleSet,
+    rule: Rule | None,
+    config: Config | None,
+) -> Iterator[_Hit | int | None]:
+    """Each match; None for an article searched without one; 1 for one skipped."""
+    with ui.Progress(len(archived), "matching") as progress:
+        for archived_at, article in _articles(store, archived, progress):
+            if rule is not None and config is not None and not _watches(rule, article, config):
+                yield 1
+                continue
+            doc = Document.from_article(article)
+            found = rules.match(doc)
+            yield (archived_at, article, doc, found[0]) if found else None
 
 
 def _resolve(argument: str, config_path: Path | None) -> tuple[Config | None, Rule | None]:
     """The config if it loads, and the rule named by `argument` if there is one."""
+    directory = config_path or config_dir()
     try:
-        config = load_config(config_path or config_dir())
+        config = load_config(directory)
     except ConfigError as exc:
         first = str(exc).splitlines()[0] if str(exc) else "errors"
-        click.echo(f"wirewatch: config not usable ({first}); taken as a query", err=True)
+        ui.stderr().print(f"note: config not usable ({first}); {argument!r} taken as a query")
         return None, None
     rule = next((r for r in config.rules if r.id == argument), None)
+    if rule is None and _RULE_ID.fullmatch(argument):
+        ids = [r.id for r in config.rules]
+        close = difflib.get_close_matches(argument, ids, n=3, cutoff=0.6)
+        if close:
+            ui.stderr().print(
+                f"note: no rule {argument!r}, so it is taken as a query"
+                f" (did you mean {' or '.join(close)}?)"
+            )
     return config, rule
 
 
@@ -92,14 +128,8 @@ def _compile(query: str) -> RuleSet:
     try:
         parse_query(query)
     except QuerySyntaxError as error:
-        _bad_query(error)
+        raise bad_query(error) from None
     return compile_rules([("query", query)])
-
-
-def _bad_query(error: QuerySyntaxError) -> NoReturn:
-    click.echo(f"error: {error.message} (column {error.column})", err=True)
-    click.echo(error.caret(), err=True)
-    raise SystemExit(_EXIT_BAD)
 
 
 def _watches(rule: Rule, article: Article, config: Config) -> bool:
@@ -112,27 +142,16 @@ def _watches(rule: Rule, article: Article, config: Config) -> bool:
 
 
 def _articles(
-    store: Store, archived: Sequence[tuple[str, float]]
+    store: Store, archived: Sequence[tuple[str, float]], progress: ui.Progress
 ) -> Iterator[tuple[float, Article]]:
     """The archived articles still in Redis, oldest first, fetched in batches."""
-    with _progress(len(archived)) as advance:
-        for offset in range(0, len(archived), _BATCH):
-            batch = archived[offset : offset + _BATCH]
-            articles = store.get_articles([article_id for article_id, _ in batch])
-            for (_, archived_at), article in zip(batch, articles, strict=True):
-                if article is not None:  # expired between the two reads
-                    yield archived_at, article
-            advance(len(batch))
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Any]:
-    """A progress bar on stderr for long runs on a terminal; silent otherwise."""
-    if total < 2 * _BATCH or not sys.stderr.isatty():
-        yield lambda _count: None
-        return
-    with click.progressbar(length=total, label="matching", file=sys.stderr) as bar:
-        yield bar.update
+    for offset in range(0, len(archived), _BATCH):
+        batch = archived[offset : offset + _BATCH]
+        articles = store.get_articles([article_id for article_id, _ in batch])
+        for (_, archived_at), article in zip(batch, articles, strict=True):
+            if article is not None:  # expired between the two reads
+                yield archived_at, article
+        progress.advance(len(batch))
 
 
 def _why(doc: Document, match: RuleMatch) -> list[dict[str, Any]]:
@@ -157,19 +176,33 @@ def _record(
         "spans": _why(doc, match),
         "snippets": [
             {"field": field, "text": text}
-            for field, text in snippet_lines(doc, match.spans, highlighter(False))
+            for field, text in snippet_lines(doc, match.spans, ui.highlighter(False))
         ],
     }
 
 
-def _show(article: Article, archived_at: float, doc: Document, match: RuleMatch, mark: Any) -> None:
+def _show(
+    out: Console,
+    article: Article,
+    archived_at: float,
+    doc: Document,
+    match: RuleMatch,
+    mark: Callable[[str], str],
+) -> None:
     when = article.published.isoformat(timespec="seconds") if article.published else None
-    click.echo("")
-    click.echo(f"{when or iso(archived_at)}  [{article.source_id}]  {article.title}")
-    click.echo(f"    {article.url}")
+    out.print()
+    out.print(
+        Text.assemble(
+            f"{when or iso(archived_at)}  ",
+            (f"[{article.source_id}]", "cyan"),
+            "  ",
+            (article.title, "bold"),
+        )
+    )
+    out.print(f"    {article.url}")
     if not match.spans:
-        click.echo("    matched by absence: nothing to highlight")
+        out.print("    matched by absence: nothing to highlight")
         return
-    click.echo(f"    terms: {', '.join(matched_terms(doc, match))}")
+    out.print(f"    terms: {', '.join(matched_terms(doc, match))}")
     for field, snippet in snippet_lines(doc, match.spans, mark):
-        click.echo(f"    {field}: {snippet}")
+        out.print(ui.marked(f"    {field}: {snippet}"))

@@ -1,18 +1,22 @@
-"""`wirewatch check`: validate the config directory without starting anything."""
+"""`wirewatch check`: validate the config folder without starting anything."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+from rich.text import Text
 
+from worker.cli import ui
+from worker.cli.common import CONFIG_HINT, json_option
 from worker.config import Config, load_config
-from worker.errors import ConfigError
+from worker.errors import ConfigError, ConfigIssue
 
 __all__ = ["command", "config_warnings"]
 
 
-@click.command("check")
+@click.command("check", short_help="Validate the config files; errors with file:line.")
 @click.option(
     "--config",
     "directory",
@@ -21,27 +25,65 @@ __all__ = ["command", "config_warnings"]
     default="config",
     show_default=True,
     show_envvar=True,
-    help="Config directory to check.",
+    help="Config folder to check.",
 )
-def command(directory: Path) -> None:
+@json_option
+def command(directory: Path, as_json: bool) -> None:
     """Validate all config files; print each error with file:line.
 
-    Exits 0 when the config is valid (warnings included), 1 on errors.
+    Exits 0 when the config is valid (warnings included), 1 on errors. With
+    --json, one object: ok, errors (file, line, field, message), warnings
+    and the number of sources, rules and targets.
+
+    \b
+    Examples:
+      wirewatch check
+      wirewatch check --config /srv/wirewatch/config
+      wirewatch check --json | jq '.errors[].message'
     """
     try:
         config = load_config(directory)
     except ConfigError as error:
-        for issue in error.issues:
-            click.echo(str(issue))
-        count = len(error.issues)
-        click.echo(f"{_plural(count, 'error')} in {directory}")
+        _report_errors(directory, error.issues, as_json)
         raise SystemExit(1) from None
-    for warning in config_warnings(config):
-        click.echo(f"warning: {warning}")
-    click.echo(
-        f"{directory}: ok: {_plural(len(config.sources), 'source')}, "
-        f"{_plural(len(config.rules), 'rule')}, {_plural(len(config.targets), 'target')}"
-    )
+    warnings = config_warnings(config)
+    counts = {
+        "sources": len(config.sources),
+        "rules": len(config.rules),
+        "targets": len(config.targets),
+    }
+    if as_json:
+        ui.emit_json(
+            {"folder": str(directory), "ok": True, "errors": [], "warnings": warnings, **counts}
+        )
+        return
+    out = ui.stdout()
+    for warning in warnings:
+        out.print(Text.assemble(("warning: ", "yellow"), warning))
+    summary = ", ".join(_plural(count, noun[:-1]) for noun, count in counts.items())
+    out.print(Text.assemble(f"{directory}: ", ("ok", "green"), f": {summary}"))
+
+
+def _report_errors(directory: Path, issues: list[ConfigIssue], as_json: bool) -> None:
+    missing = not directory.is_dir()
+    if as_json:
+        record: dict[str, Any] = {
+            "folder": str(directory),
+            "ok": False,
+            "errors": [
+                {"file": i.file, "line": i.line, "field": i.field, "message": i.message}
+                for i in issues
+            ],
+            "warnings": [],
+        }
+        ui.emit_json(record)
+        return
+    out = ui.stdout()
+    for issue in issues:
+        out.print(Text(str(issue), style="red"))
+    out.print(f"{_plural(len(issues), 'error')} in {directory}")
+    if missing:
+        ui.stderr().print(Text(f"  hint: {CONFIG_HINT}", style="dim"))
 
 
 def config_warnings(config: Config) -> list[str]:

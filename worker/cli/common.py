@@ -1,70 +1,94 @@
-"""What the commands share: loading the config for a command, and printing times."""
+"""What the commands share: finding and loading the config, and printing times."""
 
 from __future__ import annotations
 
-import sys
+import difflib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from worker.cli.ui import Failure
 from worker.config import Config, load_config
-from worker.errors import ConfigError, WirewatchError
+from worker.errors import ConfigError
 from worker.live_config import LiveConfig
-from worker.runtime import config_dir, get_store
+from worker.runtime import config_dir
 from worker.store import Store
 
 __all__ = [
+    "CONFIG_HINT",
     "ago",
+    "config_folder",
     "config_option",
     "iso",
-    "live_config_or_exit",
-    "load_or_exit",
-    "store_or_exit",
+    "json_option",
+    "live_config_or_fail",
+    "load_or_fail",
+    "suggest",
 ]
+
+CONFIG_HINT = (
+    "run wirewatch in the folder that holds config/, or point --config or "
+    "WIREWATCH_CONFIG at your config folder"
+)
 
 config_option = click.option(
     "--config",
     "config_path",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Config directory [default: $WIREWATCH_CONFIG or ./config].",
+    help="Config folder [default: $WIREWATCH_CONFIG or ./config].",
+)
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="JSON output: one object per line, nothing else."
 )
 
 
-def load_or_exit(config_path: Path | None, code: int = 2) -> Config:
+def config_folder(config_path: Path | None) -> Path:
+    """The config folder to use; a missing one is an error with a hint, not a file list."""
+    directory = config_path or config_dir()
+    if not directory.is_dir():
+        raise Failure(f"no config folder at {directory}", hint=CONFIG_HINT)
+    return directory
+
+
+def load_or_fail(config_path: Path | None) -> Config:
+    directory = config_folder(config_path)
     try:
-        return load_config(config_path or config_dir())
+        return load_config(directory)
     except ConfigError as exc:
-        click.echo(f"wirewatch: the config has errors:\n{exc}", err=True)
-        sys.exit(code)
+        raise Failure(
+            f"the config in {directory} has errors:\n{exc}",
+            hint="fix them (`wirewatch check` lists them all) and try again",
+        ) from None
 
 
-def live_config_or_exit(config_path: Path | None, store: Store) -> tuple[Config, str | None]:
+def live_config_or_fail(config_path: Path | None, store: Store) -> tuple[Config, str | None]:
     """The config in force and the current file error, as the worker sees them.
 
     For commands that report on a running worker: broken files must not stop
     them, since showing that the files are broken is part of their job.
     """
-    live = LiveConfig(config_path or config_dir(), store)
+    live = LiveConfig(config_folder(config_path), store)
     config = live.current()
     if config is None:
-        click.echo(f"wirewatch: no valid config yet:\n{live.error}", err=True)
-        sys.exit(2)
+        raise Failure(
+            f"no valid config yet:\n{live.error}",
+            hint="fix the errors (`wirewatch check` lists them all) and try again",
+        )
     return config, live.error
 
 
-def store_or_exit() -> Store:
-    try:
-        store = get_store()
-        store.redis.ping()
-    except (WirewatchError, OSError) as exc:
-        click.echo(f"wirewatch: {exc}", err=True)
-        sys.exit(2)
-    except Exception as exc:  # redis-py's connection errors share no base with OSError
-        click.echo(f"wirewatch: cannot reach Redis: {exc}", err=True)
-        sys.exit(2)
-    return store
+def suggest(name: str, known: list[str], what: str) -> str:
+    """A hint for a mistyped id: the closest known ones, or where to find them."""
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(close) + "?"
+    if not known:
+        return f"there are no {what}s in the config yet"
+    shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+    return f"known {what}s: {shown}"
 
 
 def ago(timestamp: float | None, now: float) -> str:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import gzip
-import json
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.text import Text
 
-from worker.cli.common import config_option
+from worker.cli import ui
+from worker.cli.common import config_option, json_option
 from worker.config import load_settings
 from worker.errors import ConfigError, FetchError
 from worker.fetch import FetchLimits, fetch, make_client
@@ -24,22 +25,32 @@ __all__ = ["command"]
 _EXIT_ARTICLE, _EXIT_NOT_ARTICLE = 0, 1
 
 
-class _InputError(click.ClickException):
-    """The page cannot be had (unreadable file, failed fetch): nothing was extracted."""
+def _input_error(message: str) -> ui.Failure:
+    # The page cannot be had (unreadable file, failed fetch): nothing was extracted.
+    return ui.Failure(
+        message,
+        hint="give a readable HTML file or a reachable http(s) URL",
+        code=_EXIT_NOT_ARTICLE,
+    )
 
-    exit_code = _EXIT_NOT_ARTICLE
 
-
-@click.command("extract")
+@click.command("extract", short_help="Show the article wirewatch extracts from a page.")
 @click.argument("source", metavar="FILE|URL")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@json_option
 @config_option
 def command(source: str, as_json: bool, config_path: Path | None) -> None:
     """Show what wirewatch extracts from an article page: title, canonical url,
     published time, author, language and the main text.
 
     Exits 0 for an article, 1 when the page holds none (or cannot be had).
-    URLs are fetched as the worker fetches them, within settings.yaml's limits.
+    URLs are fetched as the worker fetches them, within settings.yaml's
+    limits. With --json, one object: title, url, published, updated,
+    author, language, text.
+
+    \b
+    Examples:
+      wirewatch extract https://www.themoscowtimes.com/2024/05/01/some-story-a12345
+      wirewatch extract saved-page.html --json | jq -r .text
     """
     if source.startswith(("http://", "https://")):
         data, url, content_type = _fetch(source, _limits(config_path))
@@ -47,10 +58,13 @@ def command(source: str, as_json: bool, config_path: Path | None) -> None:
         data, url, content_type = _read_file(Path(source)), Path(source).resolve().as_uri(), None
     page = extract_article(data, url=url, content_type=content_type)
     if page is None:
-        click.echo(f"{source}: not an article", err=True)
-        sys.exit(_EXIT_NOT_ARTICLE)
+        raise ui.Failure(
+            f"{source}: not an article",
+            hint="a listing or front page holds no one article: try an article's own URL",
+            code=_EXIT_NOT_ARTICLE,
+        )
     if as_json:
-        click.echo(json.dumps(_as_json(page), ensure_ascii=False))
+        ui.emit_json(_as_json(page))
     else:
         _show(page)
     sys.exit(_EXIT_ARTICLE)
@@ -65,7 +79,7 @@ def _limits(config_path: Path | None) -> FetchLimits:
     try:
         return fetch_limits(load_settings(config_path or config_dir()))
     except ConfigError as error:
-        click.echo(f"wirewatch: settings.yaml not usable, default fetch limits:\n{error}", err=True)
+        ui.stderr().print(f"note: settings.yaml not usable, default fetch limits:\n{error}")
         return FetchLimits()
 
 
@@ -76,7 +90,7 @@ def _fetch(url: str, limits: FetchLimits) -> tuple[bytes, str, str | None]:
         try:
             response = fetch(client, url, limits)
         except FetchError as error:
-            raise _InputError(f"cannot fetch {url}: {error}") from None
+            raise _input_error(f"cannot fetch {url}: {error}") from None
     return response.content, response.url, response.content_type
 
 
@@ -84,12 +98,12 @@ def _read_file(path: Path) -> bytes:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise _InputError(f"cannot read {path}: {error.strerror}") from None
+        raise _input_error(f"cannot read {path}: {error.strerror}") from None
     if path.suffix == ".gz":
         try:
             data = gzip.decompress(data)
         except (OSError, EOFError) as error:
-            raise _InputError(f"cannot read {path}: {error}") from None
+            raise _input_error(f"cannot read {path}: {error}") from None
     return data
 
 
@@ -110,9 +124,12 @@ def _as_json(page: ExtractedPage) -> dict[str, Any]:
 
 
 def _show(page: ExtractedPage) -> None:
+    out = ui.stdout()
     fields = _as_json(page)
     text = fields.pop("text")
     for name, value in fields.items():
-        click.echo(f"{name + ':':<11}{value if value is not None else '-'}")
-    click.echo()
-    click.echo(text)
+        line = Text(f"{name + ':':<11}", style="bold")
+        line.append(str(value) if value is not None else "-")
+        out.print(line)
+    out.print()
+    out.print(text)

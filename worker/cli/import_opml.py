@@ -24,13 +24,15 @@ import click
 import yaml
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+from rich.console import Console
+from rich.text import Text
 from unidecode import unidecode
 
-from worker.cli.common import config_option
+from worker.cli import ui
+from worker.cli.common import config_folder, config_option, json_option
 from worker.config import CONFIG_FILES, load_config
 from worker.errors import ConfigError
 from worker.parse import canonical_url
-from worker.runtime import config_dir
 
 __all__ = ["OpmlFeed", "add_sources", "command", "parse_opml"]
 
@@ -49,26 +51,42 @@ class OpmlFeed:
     tags: tuple[str, ...]
 
 
-class _Refused(click.ClickException):
-    exit_code = 1
+class _Refused(ui.Failure):
+    """Nothing was imported: sources.yaml is unchanged."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, code=1)
 
 
-@click.command("import-opml")
+@click.command("import-opml", short_help="Add an OPML file's feeds to sources.yaml.")
 @click.argument("opml_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
+@json_option
 @config_option
-def command(opml_file: Path, dry_run: bool, config_path: Path | None) -> None:
+def command(opml_file: Path, dry_run: bool, as_json: bool, config_path: Path | None) -> None:
     """Add the feeds of an OPML file (as feed readers export them) to sources.yaml.
 
     Feeds whose URL is already a source are skipped; folders and categories
     become tags. Ids are made from the feed titles. The existing file keeps
-    its text and comments; the new entries are appended to `sources:`.
+    its text and comments; the new entries are appended to `sources:`, and
+    the file is replaced only if the result is valid. With --json, one line
+    per feed: action (added or skipped), id, url. Exits 0, or 1 when nothing
+    could be imported.
+
+    \b
+    Examples:
+      wirewatch import-opml subscriptions.opml --dry-run
+      wirewatch import-opml subscriptions.opml
+      wirewatch check
     """
-    directory = config_path or config_dir()
+    directory = config_folder(config_path)
     try:
         feeds = parse_opml(opml_file.read_bytes())
     except OSError as error:
-        raise _Refused(f"cannot read {opml_file}: {error.strerror}") from None
+        raise _Refused(
+            f"cannot read {opml_file}: {error.strerror}",
+            hint="export the OPML file from your feed reader and give its path",
+        ) from None
     path = directory / SOURCES
     try:
         original = path.read_text(encoding="utf-8-sig") if path.exists() else ""
@@ -78,25 +96,41 @@ def command(opml_file: Path, dry_run: bool, config_path: Path | None) -> None:
     known_urls = {_url_key(str(s.get("url", ""))) for s in existing}
     ids = {str(s.get("id")) for s in existing if s.get("id")}
     added: list[dict[str, Any]] = []
-    for feed in feeds:
-        if _url_key(feed.url) in known_urls:
-            click.echo(f"skipped  {feed.url} (already a source)")
-            continue
-        known_urls.add(_url_key(feed.url))
-        entry = _entry(feed, ids)
-        ids.add(str(entry["id"]))
-        added.append(entry)
-        click.echo(f"added    {entry['id']}: {feed.url}")
-    if not added:
-        click.echo(f"nothing to add to {path}")
-        return
-    updated = add_sources(original, added, note=f"imported from {opml_file.name}")
-    _validate(directory, updated)
+    out = ui.stdout()
+    with ui.Progress(len(feeds), "importing") as progress:
+        for feed in feeds:
+            progress.advance()
+            if _url_key(feed.url) in known_urls:
+                _report(out, as_json, "skipped", None, feed.url)
+                continue
+            known_urls.add(_url_key(feed.url))
+            entry = _entry(feed, ids)
+            ids.add(str(entry["id"]))
+            added.append(entry)
+            _report(out, as_json, "added", str(entry["id"]), feed.url)
+        summary = ui.stderr() if as_json else out
+        if not added:
+            summary.print(f"nothing to add to {path}")
+            return
+        updated = add_sources(original, added, note=f"imported from {opml_file.name}")
+        _validate(directory, updated)
     if dry_run:
-        click.echo(f"dry run: {path} not changed ({len(added)} sources would be added)")
+        summary.print(f"dry run: {path} not changed ({len(added)} sources would be added)")
         return
     _write_atomically(path, updated)
-    click.echo(f"{len(added)} sources added to {path}")
+    summary.print(f"{len(added)} sources added to {path}")
+    summary.print(
+        Text("next: `wirewatch poll ID --dry-run` shows what a new source gives", style="dim")
+    )
+
+
+def _report(out: Console, as_json: bool, action: str, source_id: str | None, url: str) -> None:
+    if as_json:
+        ui.emit_json({"action": action, "id": source_id, "url": url})
+    elif source_id is None:
+        out.print(Text.assemble((f"{action:<9}", "dim"), f"{url} (already a source)"))
+    else:
+        out.print(Text.assemble((f"{action:<9}", "green"), f"{source_id}: {url}"))
 
 
 # -- OPML ----------------------------------------------------------------------
@@ -133,7 +167,7 @@ def _walk(parent: ET.Element, folders: tuple[str, ...]) -> Iterator[OpmlFeed]:
             yield from _walk(outline, (*folders, title) if title else folders)
             continue
         if urlsplit(url).scheme not in ("http", "https"):
-            click.echo(f"ignored  {url} (not an http or https URL)", err=True)
+            ui.stderr().print(f"ignored  {url} (not an http or https URL)")
             continue
         categories = _SEPARATORS.split(outline.get("category") or "")
         tags = (_slug(name) for name in (*folders, *categories))

@@ -13,8 +13,10 @@ from typing import Any, NoReturn
 import click
 import yaml
 from bs4 import BeautifulSoup
+from rich.text import Text
 
-from worker.cli.common import config_option
+from worker.cli import ui
+from worker.cli.common import config_option, json_option
 from worker.config import load_settings
 from worker.errors import ConfigError, FetchError, QuerySyntaxError
 from worker.fetch import FetchLimits, fetch, make_client
@@ -32,16 +34,15 @@ from worker.parse import extract_article
 from worker.pipeline import fetch_limits
 from worker.runtime import config_dir
 
-__all__ = ["command", "highlighter", "snippet_lines"]
+__all__ = ["bad_query", "command", "snippet_lines"]
 
 _CONTEXT = 60  # characters shown around a match
 _EXIT_MATCH, _EXIT_NONE, _EXIT_BAD = 0, 1, 2
 
 
-class _InputError(click.ClickException):
-    """The text to match cannot be had; 2, like a bad query: nothing was tested."""
-
-    exit_code = 2
+def _input_error(message: str) -> ui.Failure:
+    # 2, like a bad query: nothing was tested.
+    return ui.Failure(message, hint="give a readable FILE, a reachable URL, or - for stdin")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +51,11 @@ class _Input:
     text: str
 
 
-@click.command("match")
+@click.command("match", short_help="Try a query on a text, file or page; show what matched.")
 @click.argument("query", required=False)
 @click.argument("source", required=False, metavar="[FILE|URL|-]")
 @click.option("--title", help="Article title to match too (replaces an HTML page's title).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.option(
     "--rules",
     "rules_file",
@@ -79,10 +80,32 @@ def command(
 ) -> None:
     """Test QUERY on a text (-: stdin, also when omitted), an HTML file or a page.
 
-    Shows the matched spans. Exits 0 on a match, 1 on none, 2 on a bad query.
-    With --rules and --articles, prints one JSON line per article with the
-    ids of the rules it matches (exit 2 on bad rules). Pages are fetched as
-    the worker fetches them, within settings.yaml's limits.
+    Shows the matched terms and where they are. Exits 0 on a match, 1 on
+    none, 2 on a bad query. With --json, one object: query, match, title,
+    terms, spans (field, start, end, text). Pages are fetched as the worker
+    fetches them, within settings.yaml's limits.
+
+    With --rules and --articles, prints one JSON line per article (id, and
+    the ids of the rules it matches); exit 2 on bad rules.
+
+    \b
+    The rule language (case-insensitive, whole words):
+      iran                 the word          "arms deal"     the phrase
+      S-300                also S300, S 300, any dash, in Cyrillic
+      sanction*            any ending
+      a AND b, a b         both              a OR b          either
+      NOT a, a NOT b       absent            ( ... )         grouping
+      a NEAR/5 b           5 words apart at most, either order
+      title:a, text:a      only in the title / summary and body
+      /S-?[34]00/          a regular expression
+
+    \b
+    Examples:
+      wirewatch match '"S-300" AND (Iran OR Tehran)' article.html
+      echo 'Russia sold the S300 to Iran' | wirewatch match 'S-300 AND Iran'
+      wirewatch match 'sanction* NEAR/8 Iran' https://example.org/news/1
+      wirewatch match title:iran --title 'Iran talks' --json
+      wirewatch match --rules config/rules.yaml --articles articles.jsonl
     """
     if rules_file is not None or articles_file is not None:
         if rules_file is None or articles_file is None or query is not None:
@@ -94,23 +117,26 @@ def command(
     try:
         parse_query(query)  # for the error without compile's rule id in it
     except QuerySyntaxError as error:
-        _bad_query(error)
+        raise bad_query(error) from None
     rules = compile_rules([("query", query)])
     loaded = _load(source, title, config_path)
     doc = Document(loaded.title, "", loaded.text)
     found = rules.match(doc)
     match = found[0] if found else None
     if as_json:
-        click.echo(json.dumps(_json_result(query, doc, match), ensure_ascii=False))
+        ui.emit_json(_json_result(query, doc, match))
     else:
         _show(doc, match)
     raise SystemExit(_EXIT_MATCH if match else _EXIT_NONE)
 
 
-def _bad_query(error: QuerySyntaxError) -> NoReturn:
-    click.echo(f"error: {error.message} (column {error.column})", err=True)
-    click.echo(error.caret(), err=True)
-    raise SystemExit(_EXIT_BAD)
+def bad_query(error: QuerySyntaxError, where: str = "") -> ui.Failure:
+    """A query that does not parse: the problem, the query with a caret, a hint."""
+    return ui.Failure(
+        f"{where}{error.message} (column {error.column})\n{error.caret()}",
+        hint="the rule language is in `wirewatch match --help`",
+        code=_EXIT_BAD,
+    )
 
 
 # -- input ---------------------------------------------------------------------
@@ -136,7 +162,7 @@ def _limits(config_path: Path | None) -> FetchLimits:
     try:
         return fetch_limits(load_settings(config_path or config_dir()))
     except ConfigError as error:
-        click.echo(f"wirewatch: settings.yaml not usable, default fetch limits:\n{error}", err=True)
+        ui.stderr().print(f"note: settings.yaml not usable, default fetch limits:\n{error}")
         return FetchLimits()
 
 
@@ -147,7 +173,7 @@ def _fetch(url: str, limits: FetchLimits) -> _Input:
         try:
             response = fetch(client, url, limits)
         except FetchError as error:
-            raise _InputError(f"cannot fetch {url}: {error}") from None
+            raise _input_error(f"cannot fetch {url}: {error}") from None
     html = "html" in (response.content_type or "")
     return _from_bytes(response.content, url=response.url, html=html)
 
@@ -156,7 +182,7 @@ def _read_file(path: Path) -> _Input:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise _InputError(f"cannot read {path}: {error.strerror}") from None
+        raise _input_error(f"cannot read {path}: {error.strerror}") from None
     if path.suffix == ".gz":
         data = gzip.decompress(data)
     html = any(suffix in (".html", ".htm", ".xhtml") for suffix in path.suffixes) or None
@@ -200,16 +226,18 @@ def _json_result(query: str, doc: Document, match: RuleMatch | None) -> dict[str
 
 
 def _show(doc: Document, match: RuleMatch | None) -> None:
+    out = ui.stdout()
     if match is None:
-        click.echo("no match")
+        out.print("no match")
         return
     if not match.spans:
-        click.echo("match (by absence: nothing to highlight)")
+        out.print(Text.assemble(("match", "green"), " (by absence: nothing to highlight)"))
         return
     terms = ", ".join(matched_terms(doc, match))
-    click.echo(f"match: {terms}")
-    for field, snippet in snippet_lines(doc, match.spans, highlighter(sys.stdout.isatty())):
-        click.echo(f"{field}: {snippet}")
+    out.print(Text.assemble(("match", "green"), f": {terms}"))
+    mark = ui.highlighter(ui.styled(out))
+    for field, snippet in snippet_lines(doc, match.spans, mark):
+        out.print(ui.marked(f"{field}: {snippet}"))
 
 
 def snippet_lines(
@@ -222,13 +250,6 @@ def snippet_lines(
         for start, end, inside in _snippets(text, [s for s in spans if s.field == field]):
             lines.append((field, _render(text, start, end, inside, mark)))
     return lines
-
-
-def highlighter(tty: bool) -> Callable[[str], str]:
-    """How matched text is marked: bold red on a terminal, [[brackets]] otherwise."""
-    if tty:
-        return lambda text: click.style(text, bold=True, fg="red")
-    return lambda text: f"[[{text}]]"
 
 
 def _merge(spans: list[Span]) -> list[tuple[int, int]]:
@@ -275,12 +296,12 @@ def _render(
 
 def _batch(rules_file: Path, articles_file: Path) -> None:
     rules = _load_rules(rules_file)
-    for number, article in _articles(articles_file):
-        doc = Document(str(article.get("title") or ""), "", str(article.get("text") or ""))
-        matched = [m.rule_id for m in rules.match(doc, spans=False)]
-        click.echo(
-            json.dumps({"id": article.get("id", number), "rules": matched}, ensure_ascii=False)
-        )
+    with ui.Progress(None, "matching") as progress:
+        for number, article in _articles(articles_file):
+            doc = Document(str(article.get("title") or ""), "", str(article.get("text") or ""))
+            matched = [m.rule_id for m in rules.match(doc, spans=False)]
+            ui.emit_json({"id": article.get("id", number), "rules": matched})
+            progress.advance()
 
 
 def _load_rules(path: Path) -> RuleSet:
@@ -301,16 +322,13 @@ def _load_rules(path: Path) -> RuleSet:
     try:
         return compile_rules(pairs)
     except QuerySyntaxError as error:
-        click.echo(f"{path}: {error.message} (column {error.column})", err=True)
-        click.echo(error.caret(), err=True)
-        raise SystemExit(_EXIT_BAD) from None
+        raise bad_query(error, f"{path}: ") from None
     except ValueError as error:
         _bad_rules(f"{path}: {error}")
 
 
 def _bad_rules(message: str) -> NoReturn:
-    click.echo(message, err=True)
-    raise SystemExit(_EXIT_BAD)
+    raise ui.Failure(message, hint="a rules file is `rules:` with a list of {id, query}")
 
 
 def _articles(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -321,7 +339,7 @@ def _articles(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 article = json.loads(line)
             except json.JSONDecodeError as error:
-                raise _InputError(f"{path}:{number}: not JSON: {error.msg}") from None
+                raise _input_error(f"{path}:{number}: not JSON: {error.msg}") from None
             if not isinstance(article, dict):
-                raise _InputError(f"{path}:{number}: expected a JSON object")
+                raise _input_error(f"{path}:{number}: expected a JSON object")
             yield number, article

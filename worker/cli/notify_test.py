@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from rich.text import Text
 
-from worker.cli.common import config_option, load_or_exit
+from worker.cli import ui
+from worker.cli.common import config_option, json_option, load_or_fail
 from worker.models import Article, Span
 from worker.notify import AlertContent, render_alert, send
 
@@ -20,16 +21,32 @@ _SAMPLE_BODY = (
 )
 
 
-@click.command("notify-test")
+@click.command("notify-test", short_help="Send a test alert to the targets.")
 @click.option("--tag", default=None, help="Only the targets with this tag.")
+@json_option
 @config_option
-def command(tag: str | None, config_path: Path | None) -> None:
-    """Send a test alert to each target; exit 1 if any failed."""
-    config = load_or_exit(config_path)
+def command(tag: str | None, as_json: bool, config_path: Path | None) -> None:
+    """Send a test alert to each target in apprise.yml; exit 1 if any failed.
+
+    Targets are shown by their URL with secrets masked. With --json, one
+    line per target: target, ok, detail.
+
+    \b
+    Examples:
+      wirewatch notify-test
+      wirewatch notify-test --tag admin
+    """
+    config = load_or_fail(config_path)
     targets = [t for t in config.targets if tag is None or tag in t.tags]
     if not targets:
-        click.echo("no targets" + (f" tagged {tag!r}" if tag else "") + " in apprise.yml", err=True)
-        sys.exit(1)
+        tags = sorted(frozenset().union(*(t.tags for t in config.targets)))
+        raise ui.Failure(
+            "no targets" + (f" tagged {tag!r}" if tag else "") + " in apprise.yml",
+            hint=f"tags in use: {', '.join(tags)}"
+            if tag and tags
+            else "add a target to apprise.yml (see README: apprise.yml)",
+            code=1,
+        )
     start = _SAMPLE_BODY.index("S-300")
     alert = AlertContent(
         rule_id="notify-test",
@@ -45,10 +62,21 @@ def command(tag: str | None, config_path: Path | None) -> None:
         spans=(Span("body", start, start + len("S-300")),),
         source_name="wirewatch",
     )
+    out = ui.stdout()
     failed = 0
-    for target in targets:
-        result = send(target, render_alert(alert, target.format, config.settings.zone))
-        failed += not result.ok
-        mark = click.style("sent  ", fg="green") if result.ok else click.style("FAILED", fg="red")
-        click.echo(f"{mark} {target.safe_url}" + ("" if result.ok else f": {result.detail}"))
-    sys.exit(1 if failed else 0)
+    with ui.Progress(len(targets), "sending") as progress:
+        for target in targets:
+            result = send(
+                target,
+                render_alert(alert, target.format, config.settings.zone),
+                allow_private_networks=config.settings.allow_private_networks,
+            )
+            failed += not result.ok
+            progress.advance()
+            if as_json:
+                ui.emit_json({"target": target.safe_url, "ok": result.ok, "detail": result.detail})
+                continue
+            line = Text("sent    ", style="green") if result.ok else Text("FAILED  ", style="red")
+            line.append(target.safe_url + ("" if result.ok else f": {result.detail}"))
+            progress.print(out, line)
+    raise SystemExit(1 if failed else 0)

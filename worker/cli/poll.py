@@ -1,19 +1,39 @@
-"""`wirewatch poll SOURCE_ID`: poll one source now and show what it holds."""
+"""`wirewatch poll SOURCE_ID`: poll a source now and show what it holds.
+
+With --dry-run nothing is read from or written to Redis: every entry of the
+feed is shown with the rules it would match, and nobody is alerted. That is
+what a user runs after adding a source. Without it, the poll is the worker's
+own: new entries are archived, matched and marked seen, and their alerts
+wait in the outbox for the worker to send.
+"""
 
 from __future__ import annotations
 
-import json
-import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
+import httpx
+from rich.console import Console
+from rich.text import Text
 
-from worker.cli.common import config_option, load_or_exit, store_or_exit
+from worker import metrics
+from worker.cli import ui
+from worker.cli.common import config_option, json_option, load_or_fail, suggest
+from worker.cli.state import open_store
+from worker.config import Config, Source
 from worker.errors import FetchError
-from worker.fetch import make_client
-from worker.models import Article
+from worker.fetch import FetchLimits, HostBusy, HostGate, make_client
+from worker.match import Document, matched_terms
+from worker.models import Article, RuleMatch
 from worker.pipeline import (
+    SOURCE_BACKOFF,
+    NewEntry,
+    PollOutcome,
     build_article,
     fallback_article,
     fetch_limits,
@@ -21,72 +41,353 @@ from worker.pipeline import (
     poll_source,
     process_article,
     record_poll,
+    watch_health,
 )
+from worker.store import Store
 
-__all__ = ["command"]
+__all__ = ["LocalGate", "command"]
+
+_EXIT_OK, _EXIT_FETCH_FAILED = 0, 1
+# Held while this command polls a source, so the worker's poll of it waits;
+# bounded so that a killed command does not keep the worker off for long.
+_POLL_LOCK_TTL = 600.0
+_HOST_BUSY_TRIES = 5
+_PARALLEL_SOURCES = 8
 
 
-@click.command("poll")
-@click.argument("source_id")
-@click.option("--dry-run", is_flag=True, help="Record nothing, alert nobody; show every entry.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry.")
-@config_option
-def command(source_id: str, dry_run: bool, as_json: bool, config_path: Path | None) -> None:
-    """Poll one source now; show its new entries and the rules they match.
+@dataclass(slots=True)
+class _Entry:
+    article: Article
+    matches: list[RuleMatch]
+    note: str | None = None
 
-    Without --dry-run the entries are recorded as the worker would record
-    them (seen, archived, alerts queued for the worker to deliver).
+
+@dataclass(slots=True)
+class _Polled:
+    source: Source
+    outcome: PollOutcome
+    entries: list[_Entry] = field(default_factory=list)
+    deliveries: int = 0
+
+
+class LocalGate:
+    """Per-host politeness within this process, for a dry run that has no Redis.
+
+    The same contract as the store's gate (fetch.HostGate): a delay between
+    request starts per origin, Retry-After honoured, robots.txt cached.
     """
-    config = load_or_exit(config_path)
-    source = config.source(source_id)
-    if source is None:
-        known = ", ".join(s.id for s in config.sources)
-        raise click.UsageError(f"no source {source_id!r} (known: {known})")
-    store = None if dry_run else store_or_exit()
+
+    def __init__(self) -> None:
+        self._next: dict[str, float] = {}
+        self._busy: dict[str, set[str]] = {}
+        self._robots: dict[str, str] = {}
+        self._lock = threading.Lock()  # sources are polled from several threads
+
+    def acquire_host_slot(
+        self, origin: str, token: str, concurrency: int, delay: float, lease: float, now: float
+    ) -> float:
+        with self._lock:
+            busy = self._busy.setdefault(origin, set())
+            wait = self._next.get(origin, 0.0) - now
+            if wait > 0 or len(busy) >= concurrency:
+                return max(wait, 0.05)
+            busy.add(token)
+            self._next[origin] = now + delay
+            return 0.0
+
+    def release_host_slot(self, origin: str, token: str) -> None:
+        with self._lock:
+            self._busy.get(origin, set()).discard(token)
+
+    def defer_host(self, origin: str, until: float) -> None:
+        with self._lock:
+            self._next[origin] = max(self._next.get(origin, 0.0), until)
+
+    def cached_robots(self, origin: str) -> str | None:
+        return self._robots.get(origin)
+
+    def cache_robots(self, origin: str, text: str, ttl: float) -> None:
+        self._robots[origin] = text
+
+
+@click.command("poll", short_help="Poll sources now (--dry-run: record nothing, alert nobody).")
+@click.argument("source_ids", nargs=-1, metavar="SOURCE_ID...")
+@click.option("--all", "all_sources", is_flag=True, help="Poll every source in sources.yaml.")
+@click.option(
+    "--dry-run", is_flag=True, help="Record nothing, alert nobody; show every entry of the feed."
+)
+@json_option
+@config_option
+def command(
+    source_ids: tuple[str, ...],
+    all_sources: bool,
+    dry_run: bool,
+    as_json: bool,
+    config_path: Path | None,
+) -> None:
+    """Poll sources now; show their entries and the rules each matches.
+
+    With --dry-run, every entry of the feed is shown, and nothing is read or
+    recorded, nobody alerted: try a source before the worker polls it.
+    Without it, only new entries are shown, and they are recorded as the
+    worker records them (seen, archived, alerts queued for the worker to
+    send), in REDIS_URL's Redis or in WIREWATCH_DATA.
+
+    With --json, one line per entry: source, url, title, published (ISO
+    8601), text (its length), rules (the ids matched). Exits 0, or 1 when a
+    source could not be fetched.
+
+    \b
+    Examples:
+      wirewatch poll moscow-times --dry-run
+      wirewatch poll moscow-times --dry-run --json | jq -r 'select(.rules != []) | .title'
+      wirewatch poll --all --dry-run
+      wirewatch poll ministry-news
+    """
+    config = load_or_fail(config_path)
+    sources = _pick(config, source_ids, all_sources)
+    live = False
+    if dry_run:
+        polled = _poll_all(sources, config, None, LocalGate())
+    else:
+        with open_store(create=True) as store:
+            polled = _poll_all(sources, config, store, store)
+            live = _worker_live(store)
+    failed = [p for p in polled if p.outcome.error]
+    if as_json:
+        for result in polled:
+            for entry in result.entries:
+                ui.emit_json(_record(result.source, entry))
+    else:
+        out = ui.stdout()
+        for result in polled:
+            _show(out, result, dry_run)
+    err = ui.stderr()
+    for result in failed:
+        err.print(
+            Text.assemble(
+                ("wirewatch: error: ", "bold red"), f"{result.source.id}: {result.outcome.error}"
+            )
+        )
+    if failed:
+        err.print(
+            Text(
+                "  hint: check the source's url in sources.yaml; `wirewatch extract URL` "
+                "shows what wirewatch makes of a page",
+                style="dim",
+            )
+        )
+    queued = sum(p.deliveries for p in polled)
+    if dry_run and not as_json:
+        err.print(Text("dry run: nothing was recorded and nobody was alerted", style="dim"))
+    elif queued:
+        them = "them" if queued > 1 else "it"
+        when = f"the worker sends {them} within a tick" if live else f"`wirewatch run` sends {them}"
+        err.print(f"{queued} {'deliveries' if queued > 1 else 'delivery'} queued: {when}")
+    raise SystemExit(_EXIT_FETCH_FAILED if failed else _EXIT_OK)
+
+
+def _pick(config: Config, source_ids: tuple[str, ...], all_sources: bool) -> list[Source]:
+    known = [s.id for s in config.sources]
+    if all_sources == bool(source_ids):
+        raise click.UsageError("give one or more SOURCE_IDs, or --all")
+    if all_sources:
+        if not config.sources:
+            raise ui.Failure("there are no sources in sources.yaml", hint="add one first")
+        return list(config.sources)
+    sources = []
+    for source_id in dict.fromkeys(source_ids):
+        source = config.source(source_id)
+        if source is None:
+            raise ui.Failure(
+                f"no source {source_id!r} in sources.yaml", hint=suggest(source_id, known, "source")
+            )
+        sources.append(source)
+    return sources
+
+
+def _poll_all(
+    sources: list[Source], config: Config, store: Store | None, gate: HostGate
+) -> list[_Polled]:
+    """Each source polled, in order; several at once (the gate keeps each host's pace)."""
     limits = fetch_limits(config)
-    client = make_client(limits)
-    outcome = poll_source(source, config, store, client)
-    if outcome.error:
-        click.echo(f"{source_id}: {outcome.error}", err=True)
-        sys.exit(1)
-    if not as_json:
-        click.echo(f"{source_id}: {outcome.result}, {outcome.items} items, {len(outcome.new)} new")
-    for number, new in enumerate(outcome.new, 1):
-        if sys.stderr.isatty() and not as_json:
-            click.echo(f"  [{number}/{len(outcome.new)}] {new.url}", err=True)
-        try:
-            article = build_article(new.article_id, new.entry, source, client, limits)
-        except FetchError as exc:
-            click.echo(f"  page unreachable, using the feed's text: {exc}", err=True)
-            article = fallback_article(new.article_id, new.entry, source)
+    with make_client(limits) as client, ui.Progress(len(sources), "polling") as progress:
+
+        def one(source: Source) -> _Polled:
+            progress.advance(0, label=f"{source.id}: fetching")
+            if store is None:
+                outcome = poll_source(source, config, None, client, gate=gate)
+                result = _Polled(source, outcome)
+                _articles(result, config, None, client, limits, gate, progress)
+            else:
+                result = _record_poll(source, config, store, client, limits, progress)
+            progress.advance()
+            return result
+
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL_SOURCES, len(sources))) as pool:
+            return list(pool.map(one, sources))
+
+
+def _record_poll(
+    source: Source,
+    config: Config,
+    store: Store,
+    client: httpx.Client,
+    limits: FetchLimits,
+    progress: ui.Progress,
+) -> _Polled:
+    """The worker's poll (tasks.poll and tasks.process), done in this process."""
+    with store.lock(f"poll:{source.id}", ttl=_POLL_LOCK_TTL) as taken:
+        if not taken:
+            busy = PollOutcome(
+                source.id, "busy", 0, (), error="the worker is polling it right now; try again"
+            )
+            return _Polled(source, busy)
+        now = time.time()
+        outcome = poll_source(source, config, store, client, gate=store)
+        metrics.count(store, "wirewatch_polls", result=outcome.result)
+        result = _Polled(source, outcome)
+        if outcome.error:
+            metrics.count(store, "wirewatch_fetch_errors", kind=outcome.result)
+            store.record_source_error(
+                source.id,
+                outcome.result,
+                now,
+                SOURCE_BACKOFF,
+                at_least=outcome.retry_after or 0.0,
+                detail=outcome.error,
+            )
+        else:
+            _articles(result, config, store, client, limits, store, progress)
+            record_poll(store, outcome, time.time())
+        for key in watch_health(source, outcome, config, store, time.time()):
+            _due_now(store, key)
+            result.deliveries += 1
+        return result
+
+
+def _articles(
+    result: _Polled,
+    config: Config,
+    store: Store | None,
+    client: httpx.Client,
+    limits: FetchLimits,
+    gate: HostGate,
+    progress: ui.Progress,
+) -> None:
+    source, new = result.source, result.outcome.new
+    progress.grow(len(new))
+    retention = config.settings.seen_retention.total_seconds()
+    for number, entry in enumerate(new, 1):
+        progress.advance(0, label=f"{source.id}: article {number}/{len(new)}")
+        article, note = _article(entry, source, client, limits, gate)
         if store is None:
             matches = match_article(article, config.rules_for(source), config)
         else:
             now = time.time()
-            matches, _ = process_article(article, source, config, store, now)
-            store.mark_seen(
-                source.id, list(new.seen_keys), now, config.settings.seen_retention.total_seconds()
-            )
-            store.drop_entry(new.article_id)
-        _show(article, [m.rule_id for m in matches], as_json)
-    if store is not None:
-        record_poll(store, outcome, time.time())
+            matches, deliveries = process_article(article, source, config, store, now)
+            metrics.count(store, "wirewatch_articles")
+            for match in matches:
+                metrics.count(store, "wirewatch_matches", rule=match.rule_id)
+            for key in deliveries:
+                _due_now(store, key)
+            result.deliveries += len(deliveries)
+            store.mark_seen(source.id, list(entry.seen_keys), now, retention)
+            store.drop_entry(entry.article_id)
+        result.entries.append(_Entry(article, matches, note))
+        progress.advance()
 
 
-def _show(article: Article, rule_ids: list[str], as_json: bool) -> None:
-    published = article.published.isoformat() if article.published else None
-    if as_json:
-        record = {
-            "url": article.url,
-            "title": article.title,
-            "published": published,
-            "text": len(article.body or article.summary),
-            "rules": rule_ids,
-        }
-        click.echo(json.dumps(record, ensure_ascii=False))
+def _article(
+    new: NewEntry, source: Source, client: httpx.Client, limits: FetchLimits, gate: HostGate
+) -> tuple[Article, str | None]:
+    """The article with its page's text; the feed's text when the page cannot be had."""
+    for _ in range(_HOST_BUSY_TRIES):
+        try:
+            return build_article(new.article_id, new.entry, source, client, limits, gate), None
+        except HostBusy as exc:
+            # The worker is fetching from that host too: wait for a slot.
+            time.sleep(min(exc.retry_after or 1.0, 30.0))
+        except FetchError as exc:
+            note = f"page unreachable, the feed's text is used: {exc}"
+            return fallback_article(new.article_id, new.entry, source), note
+    note = "host busy, the feed's text is used"
+    return fallback_article(new.article_id, new.entry, source), note
+
+
+def _due_now(store: Store, key: str) -> None:
+    # The outbox would hold a new delivery until its lease ran out, as if a
+    # worker task had been lost; no task was sent here, so it is due now and
+    # the worker's next tick sends it.
+    store.schedule_retry(key, time.time())
+
+
+def _worker_live(store: Store) -> bool:
+    last = store.last_heartbeat()
+    return last is not None and time.time() - last < 60
+
+
+def _terms(article: Article, matches: list[RuleMatch]) -> dict[str, list[str]]:
+    """Each rule's matched terms, once each however they were written (Grain, grain)."""
+    doc = Document.from_article(article)
+    terms = {}
+    for match in matches:
+        distinct: dict[str, str] = {}
+        for term in matched_terms(doc, match):
+            distinct.setdefault(term.casefold(), term)
+        terms[match.rule_id] = list(distinct.values())
+    return terms
+
+
+def _record(source: Source, entry: _Entry) -> dict[str, Any]:
+    article = entry.article
+    return {
+        "source": source.id,
+        "url": article.url,
+        "title": article.title,
+        "published": article.published.isoformat() if article.published else None,
+        "text": len(article.body or article.summary),
+        "rules": [m.rule_id for m in entry.matches],
+    }
+
+
+def _show(out: Console, result: _Polled, dry_run: bool) -> None:
+    outcome = result.outcome
+    if outcome.error:
+        out.print(Text.assemble((result.source.id, "bold"), ": ", (outcome.result, "red")))
         return
-    matched = ", ".join(rule_ids) if rule_ids else "no rule"
-    click.echo(
-        f"- {article.title}\n  {article.url}\n  {published or 'no date'}"
-        f" · {len(article.body or article.summary)} chars · {matched}"
+    shown = "entries" if dry_run else "new"
+    out.print(
+        Text.assemble(
+            (result.source.id, "bold"),
+            f": {outcome.result}, {outcome.items} items, {len(result.entries)} {shown}",
+        )
     )
+    if not result.entries:
+        return
+    terminal = out.is_terminal
+    columns = ["published", "chars", "rules", "title"] + ([] if terminal else ["url"])
+    table = ui.new_table(out, *columns, right=("chars",))
+    for entry in result.entries:
+        article = entry.article
+        published = article.published.isoformat(timespec="minutes") if article.published else "-"
+        rules = Text()
+        for rule_id, terms in _terms(article, entry.matches).items():
+            if rules:
+                rules.append("\n" if terminal else "; ")
+            rules.append(rule_id, style="bold green")
+            if terms:
+                rules.append(f" ({', '.join(terms)})")
+        title = Text(article.title or "-")
+        if terminal:
+            title.append(f"\n{article.url}", style="dim")
+        if entry.note:
+            title.append(f"\n{entry.note}" if terminal else f" [{entry.note}]", style="yellow")
+        row: list[Any] = [
+            published,
+            str(len(article.body or article.summary)),
+            rules or Text("-", style="dim"),
+            title,
+        ]
+        table.add_row(*row, *([] if terminal else [article.url]))
+    ui.print_table(out, table)

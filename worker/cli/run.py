@@ -12,15 +12,39 @@ from worker.supervisor import run
 __all__ = ["command"]
 
 
-@click.command("run")
+@click.command("run", short_help="Run the worker and beat (and an embedded Redis).")
 @click.option(
     "--concurrency",
     default=64,
     show_default=True,
     help="Tasks run at once (worker threads: fetching waits on the network, not the CPU).",
 )
-@click.option("--loglevel", default="INFO", show_default=True)
+@click.option(
+    "--loglevel",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
 def command(concurrency: int, loglevel: str) -> None:
-    """Run the worker and beat (and an embedded Redis when REDIS_URL is unset)."""
-    logging.basicConfig(level=loglevel, format="[%(asctime)s: %(levelname)s/%(name)s] %(message)s")
+    """Run the worker and beat (and an embedded Redis when REDIS_URL is unset).
+
+    Polls every source right away, then each at its interval; matches new
+    articles against the rules and sends the alerts. The embedded Redis
+    keeps its data in WIREWATCH_DATA (default ./data), where `status`,
+    `alerts` and `backtest` find it, also after the run stopped. Ctrl-C or
+    SIGTERM stops everything cleanly.
+
+    \b
+    Examples:
+      wirewatch run
+      WIREWATCH_CONFIG=/srv/ww/config WIREWATCH_DATA=/srv/ww/data wirewatch run
+      REDIS_URL=redis://localhost:6379/0 wirewatch run --concurrency 16
+    """
+    loglevel = loglevel.upper()
+    # force: the group set a quiet handler for the short commands.
+    logging.basicConfig(
+        level=loglevel,
+        format="[%(asctime)s: %(levelname)s/%(name)s] %(message)s",
+        force=True,
+    )
     raise SystemExit(run(config_dir(), data_dir(), loglevel=loglevel, concurrency=concurrency))

@@ -8,20 +8,48 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.text import Text
 
-from worker.cli.common import ago, config_option, live_config_or_exit, store_or_exit
+from worker.cli import ui
+from worker.cli.common import ago, config_folder, config_option, json_option, live_config_or_fail
+from worker.cli.state import open_store
 from worker.runtime import ARTICLES_QUEUE
+from worker.store import Store
 
 __all__ = ["command"]
 
 
-@click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.command("status", short_help="Sources, queues and undelivered alerts of the worker.")
+@json_option
 @config_option
 def command(as_json: bool, config_path: Path | None) -> None:
-    """Per source: last poll, result, items, next due, errors; queues; undelivered alerts."""
-    store = store_or_exit()
-    config, config_error = live_config_or_exit(config_path, store)
+    """Per source: last poll, result, items, next due, errors; queues; undelivered alerts.
+
+    Reads the state of the worker: REDIS_URL's, a live `wirewatch run`'s,
+    or the one a stopped `wirewatch run` left in WIREWATCH_DATA. With
+    --json, one object: config_error, sources (id, last_poll, result, items,
+    new, next_due, errors, health, health_detail, last_error, problem; times
+    in Unix seconds), queue, articles_queue, outbox, undelivered, set_aside
+    (tasks that kept coming back and were put aside: task, id, args, at).
+
+    \b
+    Examples:
+      wirewatch status
+      wirewatch status --json | jq '.sources[] | select(.errors > 0) | .id'
+      REDIS_URL=redis://redis.internal:6379/0 wirewatch status
+    """
+    config_folder(config_path)  # a wrong folder says so before any Redis is started
+    with open_store() as store:
+        report = _report(store, config_path)
+    if as_json:
+        ui.emit_json(report)
+        return
+    _print(report, time.time())
+
+
+def _report(store: Store, config_path: Path | None) -> dict[str, Any]:
+    config, config_error = live_config_or_fail(config_path, store)
     now = time.time()
     sources = []
     for source in config.sources:
@@ -63,42 +91,71 @@ def command(as_json: bool, config_path: Path | None) -> None:
         "articles_queue": store.queue_depth(ARTICLES_QUEUE),
         "outbox": store.outbox_size(),
         "undelivered": undelivered,
+        "set_aside": store.set_aside_tasks(),
     }
-    if as_json:
-        click.echo(json.dumps(report, indent=2))
-        return
-    _print(report, now)
+    return report
 
 
 def _print(report: dict[str, Any], now: float) -> None:
+    out = ui.stdout()
     if report["config_error"]:
-        click.secho("config rejected (the last good config is in force):", fg="red")
-        click.echo(report["config_error"])
-    click.echo(
-        f"{'source':<24} {'health':<9} {'last poll':<10} {'result':<14} {'items':>5} "
-        f"{'next due':<10} errors"
-    )
+        out.print(Text("config rejected (the last good config is in force):", style="bold red"))
+        out.print(Text(report["config_error"], style="red"))
+        out.print()
+    table = ui.new_table(
+        out,
+        "source", "health", "last poll", "result", "items", "new", "next due", "errors",
+        right=("items", "new", "errors"),
+    )  # fmt: skip
+    notes: list[Text] = []
     for s in report["sources"]:
-        line = (
-            f"{s['id']:<24} {s['health'] or '-':<9} {ago(s['last_poll'], now):<10} "
-            f"{s['result'] or '-':<14} {s['items']:>5} {ago(s['next_due'], now):<10} {s['errors']}"
-        )
         unhealthy = s["health"] not in (None, "ok")
-        click.secho(line, fg="red" if s["errors"] or unhealthy else None)
+        style = "red" if s["errors"] or unhealthy else ""
+        next_due = "due" if s["next_due"] <= now else ago(s["next_due"], now)
+        table.add_row(
+            s["id"], s["health"] or "-", ago(s["last_poll"], now), s["result"] or "-",
+            str(s["items"]), str(s["new"]), next_due, str(s["errors"]),
+            style=style,
+        )  # fmt: skip
         if s["errors"] and s["last_error"]:
-            click.secho(f"  last error: {s['last_error']}", fg="red")
+            notes.append(Text(f"{s['id']}: last error: {s['last_error']}", style="red"))
         if unhealthy and s["health_detail"]:
-            click.secho(f"  {s['health']}: {s['health_detail']}", fg="red")
+            notes.append(Text(f"{s['id']}: {s['health']}: {s['health_detail']}", style="red"))
         if s["problem"] and s["health"] != "selectors":  # that detail already names it
-            click.secho(f"  problem: {s['problem']}", fg="yellow")
-    click.echo(
-        f"\nqueued tasks: {report['queue']}   articles to process: {report['articles_queue']}"
+            notes.append(Text(f"{s['id']}: problem: {s['problem']}", style="yellow"))
+    if report["sources"]:
+        ui.print_table(out, table)
+    else:
+        out.print("no sources in the config")
+    for note in notes:
+        out.print(note)
+    out.print()
+    out.print(
+        f"queued tasks: {report['queue']}   articles to process: {report['articles_queue']}"
         f"   outbox: {report['outbox']}"
     )
-    if report["undelivered"]:
-        click.echo("undelivered alerts:")
-        for d in report["undelivered"]:
-            click.echo(
-                f"  {d['state']:<8} {d['title']} ({d['attempts']} attempts"
-                f"{': ' + d['last_error'] if d['last_error'] else ''})"
-            )
+    _print_set_aside(out, report["set_aside"], now)
+    if not report["undelivered"]:
+        return
+    out.print()
+    out.print(Text("undelivered alerts:", style="bold"))
+    undelivered = ui.new_table(out, "state", "attempts", "alert", "last error", right=("attempts",))
+    for d in report["undelivered"]:
+        undelivered.add_row(
+            Text(d["state"], style="red" if d["state"] == "failed" else "yellow"),
+            str(d["attempts"]),
+            d["title"],
+            d["last_error"] or "",
+        )
+    ui.print_table(out, undelivered)
+
+
+def _print_set_aside(out: Console, tasks: list[dict[str, Any]], now: float) -> None:
+    if not tasks:
+        return
+    out.print()
+    out.print(Text("tasks set aside after five starts (see the worker log):", style="bold red"))
+    table = ui.new_table(out, "task", "id", "arguments", "when")
+    for task in tasks:
+        table.add_row(task["task"], task["id"], json.dumps(task["args"]), ago(task["at"], now))
+    ui.print_table(out, table)

@@ -317,6 +317,23 @@ class Settings(_Model):
     near_duplicate: NearDuplicateSettings = NearDuplicateSettings()
     tick: Annotated[timedelta, _DURATION, _between(_SECOND, _MINUTE)] = 10 * _SECOND
     delivery_retry_for: Annotated[timedelta, _DURATION, _between(_MINUTE, 7 * _DAY)] = 24 * _HOUR
+    # How long work taken by a worker that then vanished (kill -9, power loss)
+    # stays reserved before another worker takes it over. Read at start.
+    task_lease: Annotated[timedelta, _DURATION, _between(30 * _SECOND, _HOUR)] = 10 * _MINUTE
+
+    @field_validator("task_lease")
+    @classmethod
+    def _lease_outlasts_a_task(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        # A poll makes up to three requests (robots.txt, the source, a feed
+        # it links to); a lease shorter than that would hand a task that is
+        # merely slow to a second worker.
+        fetch = info.data.get("fetch")
+        if isinstance(fetch, FetchSettings) and value < 3 * fetch.timeout:
+            raise _error(
+                f"{format_duration(value)} is too short: must be at least three times "
+                f"fetch.timeout ({format_duration(3 * fetch.timeout)})"
+            )
+        return value
 
     @property
     def zone(self) -> ZoneInfo:

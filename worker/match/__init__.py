@@ -4,8 +4,8 @@
     for match in rules.match(Document(title, summary, body)):
         ...  # match.rule_id, match.spans (offsets into the original fields)
 
-`rules.match(doc, spans=False)` only finds which rules match, not where: the
-spans are most of the cost of a matching rule, and only alerts show them.
+`rules.match(doc, spans=False)` only finds which rules match, not where, for
+when nothing will be highlighted; `only=` limits matching to some rules.
 
 `reference.reference_match` is a deliberately plain evaluator of the same
 language, kept to test the compiled matcher against.

@@ -19,13 +19,19 @@ Evaluating: a rule made of AND and OR over terms in any field (most rules)
 is tested as set operations on the terms that occurred; others walk their
 tree. Where terms occurred is only worked out where a test needs it (NEAR,
 words after a `word*`, accents) or when the spans of a match are asked for.
+
+Spans: each term a matched rule shows is searched for in the field's text
+itself, once per article (a byte search for a word, a regex for the others),
+which costs far less than locating every token of a 5 KB body; token
+positions are only mapped to offsets for NEAR and for scripts that do not
+fold to ASCII.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -38,8 +44,8 @@ from worker.match.evaluate import (
     AndNode,
     ArticleState,
     CharSpan,
-    Hit,
     KeyEntry,
+    Leaf,
     NearNode,
     NotNode,
     OrNode,
@@ -47,9 +53,10 @@ from worker.match.evaluate import (
     TermNode,
     WordNode,
     as_positional,
+    highlights,
 )
 from worker.match.evaluate import Node as CompiledNode
-from worker.match.normalize import FieldText
+from worker.match.normalize import FieldText, token_indexes
 from worker.match.query import And, Near, Node, Not, Or, Query, Regex, Term, Word, parse_query
 from worker.models import RuleMatch, Span
 
@@ -63,9 +70,6 @@ Clauses = tuple[frozenset[TermKey], ...]
 # Enough clauses to describe `(a b) OR (c d)` exactly. Any subset of
 # necessary clauses is still necessary, so cutting the list is always safe.
 _MAX_CLAUSES = 16
-
-# What scanning does with an automaton key's hits (see `_Compiler.automaton`).
-PRESENCE, HIGHLIGHT, LOCATE = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,8 @@ class _Rule:
     clauses: Clauses | None
     # Set the rule's test can be made of, if it is that simple (most rules are).
     exact: _Exact | None
+    # Its terms whose spans a match shows, if that needs no walk of the tree.
+    highlights: tuple[Leaf, ...] | None
 
 
 def _required(node: CompiledNode) -> Clauses | None:
@@ -210,58 +216,63 @@ def _verifier(words: tuple[Word, ...], keyed: int) -> Verifier | None:
 
 class _Compiler:
     def __init__(self) -> None:
-        self.term_ids: dict[tuple[Word, ...], int] = {}
+        self.terms: dict[tuple[Word, ...], KeyEntry] = {}
         self.words: set[str] = set()  # single plain words: found by set intersection
+        # Every term in every field scope, once: what a match's spans are cached by.
+        self.leaves: dict[tuple[str | int, int], Leaf] = {}
         self.keys: dict[str, list[KeyEntry]] = {}  # everything else: the automaton
         self.regex_ids: dict[tuple[str, int], int] = {}
-        # Terms whose positions matter: to test a NEAR, or only to highlight a
-        # match (any term not under NOT).
+        # Terms whose positions a NEAR needs.
         self.near: set[int] = set()
-        self.highlighted: set[int] = set()
-        # Terms located only when highlighted, with their automaton key.
-        self.aside_terms: dict[int, str] = {}
+        # Terms located while scanning: what NEAR and checks need.
+        self.scanned: set[int] = set()
 
     def rule(self, rule_id: str, query: Query) -> _Rule:
-        root = self.node(query.root, ALL_FIELDS, highlight=True)
-        return _Rule(rule_id, query, root, _required(root), _Exact.of(root))
+        root = self.node(query.root, ALL_FIELDS)
+        return _Rule(rule_id, query, root, _required(root), _Exact.of(root), highlights(root))
 
-    def node(self, node: Node, fields: int, highlight: bool, near: bool = False) -> CompiledNode:
+    def node(self, node: Node, fields: int, near: bool = False) -> CompiledNode:
         if isinstance(node, Term):
-            return self.term(node.words, fields, highlight, near)
+            return self.term(node.words, fields, near)
         if isinstance(node, Regex):
             return self.regex(node.pattern, fields)
         if isinstance(node, And):
-            return AndNode(tuple(self.node(n, fields, highlight, near) for n in node.operands))
+            return AndNode(tuple(self.node(n, fields, near) for n in node.operands))
         if isinstance(node, Or):
-            return OrNode(tuple(self.node(n, fields, highlight, near) for n in node.operands))
+            return OrNode(tuple(self.node(n, fields, near) for n in node.operands))
         if isinstance(node, Not):
-            return NotNode(self.node(node.operand, fields, highlight=False))
+            return NotNode(self.node(node.operand, fields))
         if isinstance(node, Near):
-            left = as_positional(self.node(node.left, fields, highlight=True, near=True))
-            right = as_positional(self.node(node.right, fields, highlight=True, near=True))
+            left = as_positional(self.node(node.left, fields, near=True))
+            right = as_positional(self.node(node.right, fields, near=True))
             return NearNode(left, right, node.distance)
         scope = sum(1 << FIELDS.index(name) for name in node.fields)
-        return self.node(node.operand, fields & scope, highlight, near)
+        return self.node(node.operand, fields & scope, near)
 
-    def term(
-        self, words: tuple[Word, ...], fields: int, highlight: bool, near: bool
-    ) -> CompiledNode:
+    def term(self, words: tuple[Word, ...], fields: int, near: bool) -> Leaf:
         only = words[0]
         if len(words) == 1 and not only.prefix and not only.accents:
             self.words.add(only.text)
-            indexes = tuple(i for i in range(len(FIELDS)) if fields >> i & 1)
-            return WordNode(only.text, fields, indexes)
-        term_id = self.term_ids.get(words)
-        if term_id is None:
-            term_id = self.term_ids[words] = len(self.term_ids)
+            leaf = self.leaves.get((only.text, fields))
+            if leaf is None:
+                indexes = tuple(i for i in range(len(FIELDS)) if fields >> i & 1)
+                leaf = WordNode(len(self.leaves), only.text, fields, indexes)
+                self.leaves[only.text, fields] = leaf
+            return leaf
+        term = self.terms.get(words)
+        if term is None:
             key, keyed = _key(words)
-            entry = KeyEntry(term_id, len(words), _verifier(words, keyed))
-            self.keys.setdefault(key, []).append(entry)
+            searched = tuple((w.text, w.prefix, w.accents) for w in words)
+            term = KeyEntry(len(self.terms), key, len(words), _verifier(words, keyed), searched)
+            self.terms[words] = term
+            self.keys.setdefault(key, []).append(term)
         if near:
-            self.near.add(term_id)
-        if highlight:
-            self.highlighted.add(term_id)
-        return TermNode(term_id, fields)
+            self.near.add(term.term_id)
+        leaf = self.leaves.get((term.term_id, fields))
+        if leaf is None:
+            leaf = TermNode(len(self.leaves), term.term_id, fields, term)
+            self.leaves[term.term_id, fields] = leaf
+        return leaf
 
     def regex(self, pattern: str, fields: int) -> RegexNode:
         regex_id = self.regex_ids.setdefault((pattern, fields), len(self.regex_ids))
@@ -274,15 +285,11 @@ class _Compiler:
         for key_id, (key, entries) in enumerate(self.keys.items()):
             # Hits are located (to token positions) while scanning only where a
             # rule's test needs them; where presence decides, the first hit in a
-            # field is enough, and later ones are kept aside only to highlight.
-            if any(e.term_id in self.near or e.verify is not None for e in entries):
-                mode = LOCATE
-            elif any(e.term_id in self.highlighted for e in entries):
-                mode = HIGHLIGHT
-                self.aside_terms.update((e.term_id, key) for e in entries)
-            else:
-                mode = PRESENCE  # under NOT only: `NOT "sanctions relief"`
-            automaton.add_word(key, (key_id, len(key), tuple(entries), mode))
+            # field is enough, and spans are found later in the matched rules' text.
+            locate = any(e.term_id in self.near or e.verify is not None for e in entries)
+            if locate:
+                self.scanned.update(e.term_id for e in entries)
+            automaton.add_word(key, (key_id, len(key), tuple(entries), locate))
         automaton.make_automaton()
         return automaton
 
@@ -309,9 +316,9 @@ class RuleSet:
 
     __slots__ = (
         "_always",
-        "_aside_terms",
         "_automaton",
         "_rules",
+        "_scanned",
         "_triggers",
         "_words",
         "rule_ids",
@@ -321,9 +328,9 @@ class RuleSet:
         self._rules = rules
         self.rule_ids: tuple[str, ...] = tuple(rule.rule_id for rule in rules)
         self._automaton = compiler.automaton()
-        self._aside_terms = compiler.aside_terms
+        self._scanned = frozenset(compiler.scanned)
         self._words = frozenset(compiler.words)
-        keys: list[TermKey] = [*compiler.words, *compiler.term_ids.values()]
+        keys: list[TermKey] = [*compiler.words, *(term.term_id for term in compiler.terms.values())]
         self._triggers = _triggers(rules, keys)
         self._always = tuple(index for index, rule in enumerate(rules) if rule.clauses is None)
 
@@ -337,11 +344,15 @@ class RuleSet:
                 return rule.query
         raise KeyError(rule_id)
 
-    def match(self, doc: Document, *, spans: bool = True) -> list[RuleMatch]:
+    def match(
+        self, doc: Document, *, spans: bool = True, only: Container[str] | None = None
+    ) -> list[RuleMatch]:
         """The rules the document matches, in rule order.
 
         With `spans=False` only which rules match is worked out, not where
-        (`RuleMatch.spans` is empty): cheaper when nothing will be highlighted.
+        (`RuleMatch.spans` is empty). `only` limits matching to the rules
+        with these ids (those that watch the article's source, say): the
+        others are neither evaluated nor located.
         """
         state = self._scan(doc)
         found = state.found
@@ -349,12 +360,17 @@ class RuleSet:
         matches = []
         for index in self._candidates(found):
             rule = rules[index]
+            if only is not None and rule.rule_id not in only:
+                continue
             exact = rule.exact
-            if exact.test(found) if exact is not None else rule.root.test(state):
-                if spans:
-                    matches.append(RuleMatch(rule.rule_id, _spans(rule.root, state)))
-                else:
-                    matches.append(RuleMatch(rule.rule_id))
+            if not (exact.test(found) if exact is not None else rule.root.test(state)):
+                continue
+            if not spans:
+                matches.append(RuleMatch(rule.rule_id))
+            elif rule.highlights is not None:
+                matches.append(RuleMatch(rule.rule_id, state.match_spans(rule.highlights)))
+            else:
+                matches.append(RuleMatch(rule.rule_id, _spans(rule.root, state)))
         return matches
 
     def _candidates(self, found: set[TermKey]) -> list[int]:
@@ -363,7 +379,7 @@ class RuleSet:
 
     def _scan(self, doc: Document) -> ArticleState:
         fields = [FieldText(doc.title), FieldText(doc.summary), FieldText(doc.body)]
-        state = ArticleState(fields, self._aside_terms)
+        state = ArticleState(fields, self._scanned)
         words = self._words
         for index, field in enumerate(fields):
             if field.tokens:
@@ -383,36 +399,24 @@ class RuleSet:
         bit = 1 << field_index
         joined = field.joined
         seen: set[int] = set()  # keys whose presence in this field is recorded
-        aside: list[Hit] = []  # hits not located now: only needed to highlight
-        cursor = spaces = 0  # a position in `joined` and the spaces before it
-        for end, value in self._automaton.iter(joined):
-            key_id, key_length, entries, mode = value
-            if mode != LOCATE:
-                if mode == HIGHLIGHT:
-                    aside.append((end, key_length, entries))
-                if key_id not in seen:
-                    seen.add(key_id)
-                    for entry in entries:
-                        present[entry.term_id] = present.get(entry.term_id, 0) | bit
-                continue
-            # The key starts with the space before its first token; token k
-            # follows the (k+1)-th space. Hits come roughly in order, so
-            # counting spaces from the previous hit keeps this linear.
-            start = end - key_length + 2
-            if start >= cursor:
-                spaces += joined.count(" ", cursor, start)
-            else:
-                spaces -= joined.count(" ", start, cursor)
-            cursor = start
-            first = spaces - 1
+        starts: list[int] = []  # hits to locate: where their first token starts,
+        hits: list[tuple[KeyEntry, ...]] = []  # and the key's terms
+        for end, (key_id, key_length, entries, locate) in self._automaton.iter(joined):
+            if locate:
+                # The key starts with the space before its first token.
+                starts.append(end - key_length + 2)
+                hits.append(entries)
+            elif key_id not in seen:
+                seen.add(key_id)
+                for entry in entries:
+                    present[entry.term_id] = present.get(entry.term_id, 0) | bit
+        for entries, first in zip(hits, token_indexes(joined, starts), strict=True):
             for entry in entries:
                 if entry.verify is None or entry.verify(field, first):
                     term_id = entry.term_id
                     present[term_id] = present.get(term_id, 0) | bit
                     occurrence = (field_index, first, first + entry.length - 1)
                     located.setdefault(term_id, []).append(occurrence)
-        if aside:
-            state.aside.append((field_index, aside))
 
 
 def _spans(root: CompiledNode, state: ArticleState) -> tuple[Span, ...]:

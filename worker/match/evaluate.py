@@ -8,12 +8,12 @@ words and field scopes pushed down to the leaves; `RuleSet.match` fills an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from worker.match.document import FIELDS
-from worker.match.normalize import FieldText
+from worker.match.normalize import FieldText, TermWords
 from worker.models import Span
 
 __all__ = [
@@ -21,8 +21,8 @@ __all__ = [
     "AndNode",
     "ArticleState",
     "CharSpan",
-    "Hit",
     "KeyEntry",
+    "Leaf",
     "NearNode",
     "Node",
     "NotNode",
@@ -33,6 +33,7 @@ __all__ = [
     "TermNode",
     "WordNode",
     "as_positional",
+    "highlights",
 ]
 
 ALL_FIELDS = (1 << len(FIELDS)) - 1  # field scopes are bit masks: title 1, summary 2, body 4
@@ -46,39 +47,34 @@ CharSpan = tuple[int, int, int]  # field index, original start, end
 
 @dataclass(frozen=True, slots=True)
 class KeyEntry:
-    """A term whose automaton key ended here: id, length in words, and a check if needed."""
+    """A term the automaton finds: id, key, length in words, a check if needed,
+    and its words as `FieldText.term_spans` takes them."""
 
     term_id: int
+    key: str
     length: int
     verify: Callable[[FieldText, int], bool] | None
-
-
-# An automaton hit kept to be located later: end in the field's joined
-# tokens, key length, and the terms of the key.
-Hit = tuple[int, int, tuple[KeyEntry, ...]]
+    words: TermWords
 
 
 class ArticleState:
     """One article being matched: which terms occurred where, regex results."""
 
     __slots__ = (
+        "_leaf_spans",
         "_span_objects",
-        "_term_spans",
         "_word_occurrences",
         "all_words",
-        "aside",
-        "aside_terms",
         "field_words",
         "fields",
         "found",
         "located",
         "present",
         "regex_matches",
+        "scanned",
     )
 
-    def __init__(
-        self, fields: list[FieldText], aside_terms: Mapping[int, str] | None = None
-    ) -> None:
+    def __init__(self, fields: list[FieldText], scanned: frozenset[int] = frozenset()) -> None:
         self.fields = fields
         # Single-word terms: the rule words found in each field, and in any.
         self.field_words: list[frozenset[str]] = [frozenset() for _ in fields]
@@ -86,11 +82,9 @@ class ArticleState:
         # Other terms (automaton): term id -> bit mask of fields, and occurrences.
         self.present: dict[int, int] = {}
         self.located: dict[int, list[Occurrence]] = {}
-        # Hits of terms whose positions only matter to highlight, per field:
-        # located the first time a position is asked for.
-        self.aside: list[tuple[int, list[Hit]]] = []
-        # The terms whose hits may be set aside, with their automaton keys.
-        self.aside_terms: Mapping[int, str] = aside_terms or {}
+        # The terms located while scanning (a NEAR or a check needs them);
+        # others are located the first time it is asked for.
+        self.scanned = scanned
         # Every term that occurred in any field: words, and ids of other terms.
         self.found: set[str | int] = set()
         self.regex_matches: dict[int, list[CharSpan]] = {}
@@ -98,32 +92,22 @@ class ArticleState:
         # them; matched rules often share terms (a country, a leader), so
         # spans and Span objects are made once per article.
         self._word_occurrences: dict[str, list[Occurrence]] = {}
-        self._term_spans: dict[tuple[str | int, int], list[CharSpan]] = {}
+        self._leaf_spans: dict[int, tuple[list[CharSpan], tuple[Span, ...]]] = {}
         self._span_objects: dict[CharSpan, Span] = {}
 
-    def locations(self, term_id: int) -> list[Occurrence]:
+    def locations(self, term: KeyEntry) -> list[Occurrence]:
         """Where a term found by the automaton occurred."""
-        if self.aside and term_id in self.aside_terms:
-            self._locate_aside()
-        return self.located.get(term_id, [])
-
-    def _locate_aside(self) -> None:
-        located = self.located
-        for field_index, hits in self.aside:
-            joined = self.fields[field_index].joined
-            cursor = spaces = 0  # as in RuleSet._scan_keys: token k follows space k+1
-            for end, key_length, entries in hits:
-                start = end - key_length + 2
-                if start >= cursor:
-                    spaces += joined.count(" ", cursor, start)
-                else:
-                    spaces -= joined.count(" ", start, cursor)
-                cursor = start
-                first = spaces - 1
-                for entry in entries:
-                    occurrence = (field_index, first, first + entry.length - 1)
-                    located.setdefault(entry.term_id, []).append(occurrence)
-        self.aside = []
+        found = self.located.get(term.term_id)
+        if found is None:
+            found = []
+            if term.term_id not in self.scanned:
+                present = self.present.get(term.term_id, 0)
+                last = term.length - 1
+                for index, field in enumerate(self.fields):
+                    if present >> index & 1:
+                        found.extend((index, i, i + last) for i in field.find_key(term.key))
+            self.located[term.term_id] = found
+        return found
 
     def word_occurrences(self, word: str) -> list[Occurrence]:
         found = self._word_occurrences.get(word)
@@ -131,7 +115,7 @@ class ArticleState:
             found = []
             for index, field in enumerate(self.fields):
                 if word in self.field_words[index]:
-                    found.extend((index, i, i) for i in field.find_word(word))
+                    found.extend((index, i, i) for i in field.find_key(f" {word} "))
             self._word_occurrences[word] = found
         return found
 
@@ -139,53 +123,66 @@ class ArticleState:
         start, end = self.fields[field].span(first, last)
         return field, start, end
 
-    def word_spans(self, node: WordNode) -> list[CharSpan]:
-        """Like `term_spans`, looking words up in the text directly where it can."""
-        key = (node.word, node.fields)
-        found = self._term_spans.get(key)
-        if found is None:
-            found = []
-            for index, field in enumerate(self.fields):
-                if not node.fields >> index & 1 or node.word not in self.field_words[index]:
-                    continue
-                direct = field.word_spans(node.word)
-                if direct is None:
-                    spans = map(field.span, *([field.find_word(node.word)] * 2))
-                    found.extend((index, start, end) for start, end in spans)
-                else:
-                    found.extend((index, start, end) for start, end in direct)
-            self._term_spans[key] = found
-        return found
+    def leaf_spans(self, leaf: Leaf) -> list[CharSpan]:
+        """Where a term occurred in its fields, as original offsets, in reading order."""
+        cached = self._leaf_spans.get(leaf.slot)
+        if cached is None:
+            cached = self._leaf(leaf)
+        return cached[0]
 
-    def term_spans(self, term: Leaf) -> list[CharSpan]:
-        key = (term.key, term.fields)
-        found = self._term_spans.get(key)
-        if found is None:
-            term_id = term.key
-            automaton_key = self.aside_terms.get(term_id) if isinstance(term_id, int) else None
-            if isinstance(term_id, int) and automaton_key is not None:
-                found = self._key_spans(term_id, term.fields, automaton_key)
-            else:
-                found = [self.char_span(f, i, j) for f, i, j in term.occurrences(self)]
-            self._term_spans[key] = found
-        return found
+    def match_spans(self, leaves: tuple[Leaf, ...]) -> tuple[Span, ...]:
+        """The spans of a match made of these terms: those of the terms that occurred."""
+        present = [leaf for leaf in leaves if leaf.test(self)]
+        cache = self._leaf_spans
+        if len(present) == 1:
+            # Often just one term, which other matched rules share (a
+            # designation, a country): its Span tuple is made once.
+            leaf = present[0]
+            cached = cache.get(leaf.slot)
+            return (cached or self._leaf(leaf))[1]
+        found: set[CharSpan] = set()
+        for leaf in present:
+            cached = cache.get(leaf.slot)
+            found.update((cached or self._leaf(leaf))[0])
+        return tuple(map(self._span_objects.__getitem__, sorted(found)))
 
-    def _key_spans(self, term_id: int, fields: int, automaton_key: str) -> list[CharSpan]:
-        """A set-aside term's spans, found in the text itself in fields that allow it."""
+    def _leaf(self, leaf: Leaf) -> tuple[list[CharSpan], tuple[Span, ...]]:
+        found = self._word_spans(leaf) if isinstance(leaf, WordNode) else self._term_spans(leaf)
+        cached = self._leaf_spans[leaf.slot] = (found, self.spans(found))
+        return cached
+
+    def _word_spans(self, node: WordNode) -> list[CharSpan]:
+        # Looked up in the text directly where it can be.
         found: list[CharSpan] = []
-        present = self.present.get(term_id, 0) & fields
+        word = node.word
+        for index in node.field_indexes:
+            if word not in self.field_words[index]:
+                continue
+            field = self.fields[index]
+            direct = field.word_spans(word)
+            if direct is None:
+                firsts = field.find_key(f" {word} ")
+                found += [(index, *field.span(i, i)) for i in firsts]
+            else:
+                found += [(index, start, end) for start, end in direct]
+        return found
+
+    def _term_spans(self, node: TermNode) -> list[CharSpan]:
+        found: list[CharSpan] = []
+        term = node.term
+        present = self.present.get(node.term_id, 0) & node.fields
         for index, field in enumerate(self.fields):
             if not present >> index & 1:
                 continue
-            direct = field.key_spans(automaton_key)
+            direct = field.term_spans(term.words)
             if direct is None:
-                hits = _in_scope(self.locations(term_id), 1 << index)
-                found.extend(self.char_span(f, i, j) for f, i, j in hits)
+                hits = _in_scope(self.locations(term), 1 << index)
+                found += [self.char_span(f, i, j) for f, i, j in hits]
             else:
-                found.extend((index, start, end) for start, end in direct)
+                found += [(index, start, end) for start, end in direct]
         return found
 
-    def spans(self, found: set[CharSpan]) -> tuple[Span, ...]:
+    def spans(self, found: Iterable[CharSpan]) -> tuple[Span, ...]:
         """Span objects in reading order: title first, then by offset."""
         objects = self._span_objects
         result = []
@@ -208,18 +205,6 @@ class Positional(Node, Protocol):
     def positions(self, state: ArticleState) -> list[Position]: ...
 
 
-class Leaf(Protocol):
-    """A term: its key for caches, field mask, and where it occurs."""
-
-    @property
-    def key(self) -> str | int: ...
-
-    @property
-    def fields(self) -> int: ...
-
-    def occurrences(self, state: ArticleState) -> list[Occurrence]: ...
-
-
 def _in_scope(found: list[Occurrence], fields: int) -> list[Occurrence]:
     if fields == ALL_FIELDS:
         return found
@@ -230,6 +215,7 @@ def _in_scope(found: list[Occurrence], fields: int) -> list[Occurrence]:
 class WordNode:
     """A single plain word, found through the article's set of words."""
 
+    slot: int  # the same word in the same fields is one node, numbered
     word: str
     fields: int  # bit mask
     field_indexes: tuple[int, ...]
@@ -250,22 +236,24 @@ class WordNode:
         return [(f, i, j, ((i, j),)) for f, i, j in self.occurrences(state)]
 
     def collect(self, state: ArticleState, out: set[CharSpan]) -> None:
-        out.update(state.word_spans(self))
+        out.update(state.leaf_spans(self))
 
 
 @dataclass(frozen=True, slots=True)
 class TermNode:
     """A phrase, compound, `word*` or accented word, found by the automaton."""
 
+    slot: int  # numbered with the `WordNode`s
     term_id: int
     fields: int  # bit mask
+    term: KeyEntry
 
     @property
     def key(self) -> int:
         return self.term_id
 
     def occurrences(self, state: ArticleState) -> list[Occurrence]:
-        return _in_scope(state.locations(self.term_id), self.fields)
+        return _in_scope(state.locations(self.term), self.fields)
 
     def test(self, state: ArticleState) -> bool:
         return bool(state.present.get(self.term_id, 0) & self.fields)
@@ -274,7 +262,7 @@ class TermNode:
         return [(f, i, j, ((i, j),)) for f, i, j in self.occurrences(state)]
 
     def collect(self, state: ArticleState, out: set[CharSpan]) -> None:
-        out.update(state.term_spans(self))
+        out.update(state.leaf_spans(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +366,33 @@ class NearNode:
     def collect(self, state: ArticleState, out: set[CharSpan]) -> None:
         for field, _, _, parts in self.positions(state):
             out.update(state.char_span(field, i, j) for i, j in parts)
+
+
+Leaf = WordNode | TermNode
+
+
+def highlights(root: Node) -> tuple[Leaf, ...] | None:
+    """The terms whose spans a match of `root` shows, each if it occurred; None
+    when that takes walking the tree (NEAR, regex, AND inside OR).
+
+    `collect` takes every operand of a true AND and the true operands of an
+    OR; with no AND below an OR, that is every term that occurred outside NOT.
+    """
+    if isinstance(root, WordNode | TermNode):
+        return (root,)
+    if isinstance(root, NotNode):
+        return ()
+    if isinstance(root, AndNode | OrNode):
+        found: list[Leaf] = []
+        for operand in root.operands:
+            if isinstance(root, OrNode) and isinstance(operand, AndNode):
+                return None
+            leaves = highlights(operand)
+            if leaves is None:
+                return None
+            found.extend(leaves)
+        return tuple(found)
+    return None
 
 
 def as_positional(node: Node) -> Positional:

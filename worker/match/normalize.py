@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import accumulate, compress, pairwise, repeat
 from operator import add, sub
@@ -30,9 +31,11 @@ from unidecode import unidecode
 __all__ = [
     "FieldText",
     "NormText",
+    "TermWords",
     "fold_text",
     "fold_unit",
     "normalize_text",
+    "token_indexes",
     "tokenize",
 ]
 
@@ -90,6 +93,9 @@ _TOKEN_RE = re.compile(f"[a-z]+|[0-9]+|[{_SUB}]|[^\\x00-\\x7f{_SUB}]+")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 Accents = tuple[tuple[int, str], ...]
+# A term's words as its spans are searched for: each word's text, whether it
+# is a prefix (`word*`), and the accents it insists on (see `query.Word`).
+TermWords = tuple[tuple[str, bool, Accents], ...]
 
 
 def _fold_separator(char: str) -> str:
@@ -268,12 +274,20 @@ def fold_text(text: str) -> str:
     return _fold(text)[0]
 
 
-def _fold(text: str) -> tuple[str, dict[int, str]]:
-    """`normalize_text`'s text and accents, without the maps back to the original."""
+# A run of text that folding does not map one char for one (`ß` -> `ss`,
+# Cyrillic): where it starts and ends in the folded text, where in the
+# original, and per folded char its offsets in the run (see `_fold_run`).
+_Uneven = tuple[int, int, int, int, tuple[int, ...], tuple[int, ...]]
+
+
+def _fold(text: str) -> tuple[str, dict[int, str], list[_Uneven]]:
+    """`normalize_text`'s text and accents, and instead of its maps back to
+    the original, the few runs that are not one char for one."""
     if text.isascii():
-        return text.lower(), {}
+        return text.lower(), {}, []
     pieces: list[str] = []
     accents: dict[int, str] = {}
+    uneven: list[_Uneven] = []
     done = size = 0
     for match in _NON_ASCII_RUN.finditer(text):
         start = match.start()
@@ -282,14 +296,16 @@ def _fold(text: str) -> tuple[str, dict[int, str]]:
         if start > done:
             pieces.append(text[done:start].lower())
             size += start - done
-        folded, _, _, run_accents = _fold_run(text[start : match.end()])
+        folded, starts, ends, run_accents = _fold_run(text[start : match.end()])
         if run_accents:
             accents.update((size + offset, letter) for offset, letter in run_accents)
+        if starts is not None and ends is not None:
+            uneven.append((size, size + len(folded), start, match.end(), starts, ends))
         pieces.append(folded)
         size += len(folded)
         done = match.end()
     pieces.append(text[done:].lower())
-    return "".join(pieces), accents
+    return "".join(pieces), accents, uneven
 
 
 def _accents_by_token(
@@ -342,14 +358,15 @@ _CLASS = bytes(
 ) + bytes(128)
 
 
-def _ascii_tokens(raw: bytes) -> tuple[list[str], bytes | None]:
-    """The tokens, and the lowered text with every separator a space when
-    tokens are exactly its space-separated runs (no letter meets a digit)."""
+def _ascii_tokens(raw: bytes) -> tuple[list[str], bytes, list[int]]:
+    """The tokens; the lowered text with every separator a space and a space
+    inserted where a letter meets a digit, so that tokens are exactly its
+    space-separated runs; and where those spaces were inserted (offsets in `raw`)."""
     lowered = raw.translate(_LOWER_OR_SPACE)
     cuts = _class_changes(raw)
     if cuts:
-        return b" ".join(_split_at(lowered, cuts)).decode("ascii").split(), None
-    return lowered.decode("ascii").split(), lowered
+        lowered = b" ".join(_split_at(lowered, cuts))
+    return lowered.decode("ascii").split(), lowered, cuts
 
 
 def _ascii_offsets(raw: bytes) -> tuple[list[int], list[int]]:
@@ -405,31 +422,101 @@ def _is_plain_separator(char: str) -> bool:
 
 
 @lru_cache(maxsize=1 << 14)
-def _key_pattern(key: str) -> re.Pattern[bytes]:
-    """Where an automaton key matches in a field's `_plain` bytes: its words
-    with any separators between, the last one whole or, for `word*`, begun."""
-    words = [re.escape(word.encode("utf-8")) for word in key.split()]
-    last = b"(?= )" if key.endswith(" ") else b"[a-z0-9]*(?= )"
+def _term_pattern(
+    words: TermWords,
+) -> tuple[re.Pattern[bytes], tuple[tuple[int, Accents], ...], bool]:
+    """Where a term matches in a field's `_plain` bytes: its words with any
+    separators between, each whole or, for `word*`, begun. With the accents
+    to check afterwards, by the regex group of their word, and whether two
+    matches can overlap (`"a b a"` in `a b a b a`)."""
+    parts: list[bytes] = []
+    checks: list[tuple[int, Accents]] = []
+    for text, prefix, accents in words:
+        part = re.escape(text.encode("utf-8")) + (b"[a-z0-9]*" if prefix else b"")
+        if accents:
+            part = b"(" + part + b")"
+            checks.append((len(checks) + 1, accents))
+        parts.append(part)
+    overlapping = any(
+        all(_may_share(words[shift + k], words[k]) for k in range(len(words) - shift))
+        for shift in range(1, len(words))
+    )
     # A literal start (the space) lets the search skip ahead fast.
-    return re.compile(b" " + b" +".join(words) + last)
+    return re.compile(b" " + b" +".join(parts) + b"(?= )"), tuple(checks), overlapping
+
+
+def _may_share(one: tuple[str, bool, Accents], other: tuple[str, bool, Accents]) -> bool:
+    """Whether two words of a term can both match one token."""
+    (text, prefix, _), (other_text, other_prefix, _) = one, other
+    return (
+        text == other_text
+        or (prefix and other_text.startswith(text))
+        or (other_prefix and text.startswith(other_text))
+    )
+
+
+def _overlapping(pattern: re.Pattern[bytes], data: bytes) -> Iterator[re.Match[bytes]]:
+    """Every match, also those that begin inside another (as the automaton finds them)."""
+    match = pattern.search(data)
+    while match is not None:
+        yield match
+        match = pattern.search(data, match.start() + 1)
+
+
+class _FoldMap:
+    """Offsets in a field's folded text -> offsets in its original text.
+
+    Folding is one char for one except in a few runs (`_fold` lists them):
+    cheaper to keep than `normalize_text`'s map of every char when only the
+    spans of a few terms are wanted.
+    """
+
+    __slots__ = ("_marks", "_runs")
+
+    def __init__(self, uneven: list[_Uneven]) -> None:
+        self._marks = [run[0] for run in uneven]
+        self._runs = uneven
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original offsets of the folded slice [start, end), end > start."""
+        return self._char(start)[0], self._char(end - 1)[1]
+
+    def _char(self, position: int) -> tuple[int, int]:
+        # The last uneven run starting at or before the position (an empty
+        # run, of a soft hyphen, may start where the next one does).
+        index = bisect_right(self._marks, position) - 1
+        if index < 0:
+            return position, position + 1
+        folded_start, folded_end, start, end, starts, ends = self._runs[index]
+        if position >= folded_end:  # one for one after the run
+            original = position - folded_end + end
+            return original, original + 1
+        offset = position - folded_start
+        return start + starts[offset], start + ends[offset]
 
 
 class FieldText:
     """One field of an article, tokenized for matching; offsets computed on demand.
 
     Offsets and accents are only needed for the spans of rules that matched,
-    so they are worked out the first time they are asked for.
+    so they are worked out the first time they are asked for. Where the text
+    is ASCII or folds to it (Latin, Cyrillic, Greek), the spans of a term are
+    found by searching its words in the text itself, which costs far less
+    than locating every token of the field.
     """
 
     __slots__ = (
         "_accents",
         "_cased",
+        "_cuts",
         "_ends",
+        "_fold_map",
         "_folded",
         "_folded_accents",
         "_norm",
         "_plain",
         "_raw",
+        "_shifted",
         "_starts",
         "_token_accents",
         "joined",
@@ -446,6 +533,7 @@ class FieldText:
         self._cased: str | None = None
         self._folded_accents: dict[int, str] = {}  # by position in the folded text
         self._token_accents: dict[int, Accents] | None = None
+        self._fold_map: _FoldMap | None = None  # None: folding kept the offsets
         # ASCII bytes with the same offsets as the text, when there is a fast path.
         self._raw: bytes | None = None
         if text.isascii():
@@ -455,21 +543,27 @@ class FieldText:
             self._raw = text.encode("ascii", "replace")
         # The folded text as ASCII bytes, when folding left no other script.
         self._folded: bytes | None = None
-        # The lowered original with a space around, where words can be found
-        # at their original offsets (ASCII-like text without letter-digit runs).
+        # The tokens as the space-separated runs of the lowered (or folded)
+        # text, with a space around, where terms are searched for their spans;
+        # `_cuts`: where a space went in between a letter and a digit.
         self._plain: bytes | None = None
+        self._cuts: list[int] = []
         if self._raw is not None:
-            self.tokens, lowered = _ascii_tokens(self._raw)
-            if lowered is not None:
-                self._plain = b" " + lowered + b" "
+            self.tokens, lowered, self._cuts = _ascii_tokens(self._raw)
+            self._plain = b" " + lowered + b" "
         else:
             # Offsets back into the original are only worked out if asked for.
-            folded, self._folded_accents = _fold(text)
+            folded, self._folded_accents, uneven = _fold(text)
+            if uneven:
+                self._fold_map = _FoldMap(uneven)
             if folded.isascii():
                 self._folded = folded.encode("ascii")
-                self.tokens = _ascii_tokens(self._folded)[0]
+                self.tokens, lowered, self._cuts = _ascii_tokens(self._folded)
+                self._plain = b" " + lowered + b" "
             else:
                 self.tokens = _TOKEN_RE.findall(folded)
+        # Whether offsets in `_plain` differ from the original's.
+        self._shifted = bool(self._cuts) or self._fold_map is not None
         # One space around every token lets the automaton find whole words.
         self.joined = f" {' '.join(self.tokens)} " if self.tokens else ""
 
@@ -535,7 +629,7 @@ class FieldText:
     def word_spans(self, word: str) -> list[tuple[int, int]] | None:
         """Original offsets of the tokens equal to `word`, found in the text itself.
 
-        None when that takes the token positions (`find_word`, then `span`).
+        None when that takes the token positions (`find_key`, then `span`).
         """
         plain = self._plain
         if plain is None:
@@ -549,35 +643,71 @@ class FieldText:
         while index >= 0:  # the word starts at index + 1 of the padded text: index of the text
             found.append((index, index + size))
             index = plain.find(needle, index + size + 1)
-        return found
+        return self._original(found) if found and self._shifted else found
 
-    def key_spans(self, key: str) -> list[tuple[int, int]] | None:
-        """Original offsets of the matches of an automaton key (`" s 300 "`,
-        `" sanction"`), found in the text itself; None as for `word_spans`."""
+    def term_spans(self, words: TermWords) -> list[tuple[int, int]] | None:
+        """Original offsets of a term's matches (`S-300`, `"sanction* relief"`,
+        `Zürich`), found in the text itself; None as for `word_spans`."""
         plain = self._plain
         if plain is None:
             return None
-        pattern = _key_pattern(key)
-        found: list[tuple[int, int]] = []
-        match = pattern.search(plain)
-        while match is not None:  # overlapping matches too, as the automaton finds them
-            # The match starts with the space before the first word, one
-            # character into the padded text: its start is the word's offset.
-            found.append((match.start(), match.end() - 1))
-            match = pattern.search(plain, match.start() + 1)
+        pattern, checks, overlapping = _term_pattern(words)
+        matches = _overlapping(pattern, plain) if overlapping else pattern.finditer(plain)
+        # A match starts with the space before the first word, one character
+        # into the padded text: its start is the word's offset in the text.
+        found = [
+            (match.start(), match.end() - 1)
+            for match in matches
+            if not checks or self._accented(match, checks)
+        ]
+        return self._original(found) if found and self._shifted else found
+
+    def _accented(self, match: re.Match[bytes], checks: tuple[tuple[int, Accents], ...]) -> bool:
+        """Whether the words of a match carry the accents the rule insists on."""
+        accents = self._folded_accents  # empty unless the text was folded
+        for group, letters in checks:
+            start = match.start(group) - 1  # in the unpadded text
+            if self._cuts:
+                start -= bisect_right([cut + k for k, cut in enumerate(self._cuts)], start)
+            for offset, letter in letters:
+                if accents.get(start + offset) != letter:
+                    return False
+        return True
+
+    def _original(self, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Spans in `_plain` (less its first space) as offsets in the original text."""
+        if self._cuts:
+            # The k-th space put in between a letter and a digit is at cut + k.
+            inserted = [cut + k for k, cut in enumerate(self._cuts)]
+            found = [
+                (start - bisect_right(inserted, start), end - bisect_right(inserted, end - 1))
+                for start, end in found
+            ]
+        if self._fold_map is not None:
+            found = [self._fold_map.span(start, end) for start, end in found]
         return found
 
-    def find_word(self, word: str) -> list[int]:
-        """Indexes of the tokens equal to `word`."""
-        needle = f" {word} "
+    def find_key(self, key: str) -> list[int]:
+        """Indexes of the first tokens where an automaton key (`" iran "`,
+        `" s 300 "`, `" sanction"`) matches in `joined`, as the automaton finds them."""
         joined = self.joined
-        found: list[int] = []
-        cursor = spaces = 0
-        index = joined.find(needle)
+        starts: list[int] = []
+        index = joined.find(key)
         while index >= 0:
-            # The token after the space at `index` follows the (k+1)-th space.
-            spaces += joined.count(" ", cursor, index + 1)
-            cursor = index + 1
-            found.append(spaces - 1)
-            index = joined.find(needle, index + len(word) + 1)
-        return found
+            starts.append(index + 1)
+            index = joined.find(key, index + 1)
+        return list(token_indexes(joined, starts))
+
+
+def token_indexes(joined: str, starts: Iterable[int]) -> Iterator[int]:
+    """The index of the token at each position of `starts` in `joined` (a
+    field's tokens with one space around each); positions come roughly in
+    order, so counting spaces from the previous one keeps this linear."""
+    cursor = spaces = 0
+    for start in starts:
+        if start >= cursor:
+            spaces += joined.count(" ", cursor, start)
+        else:
+            spaces -= joined.count(" ", start, cursor)
+        cursor = start
+        yield spaces - 1  # token k follows the (k+1)-th space

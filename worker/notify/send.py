@@ -3,6 +3,11 @@
 Each call builds an Apprise object holding only that target, so the outcome
 read back belongs to exactly one service and retries can be tracked per
 target by the caller.
+
+A webhook target (json://, xml://, form://) names any host, so its send runs
+under `checked_connections`: every connection Apprise opens for it, on
+whichever thread, goes to an address resolved once (within a deadline) and
+checked, redirects included, unless private networks are allowed.
 """
 
 from __future__ import annotations
@@ -12,6 +17,14 @@ from typing import Any
 
 import apprise
 
+from worker.errors import WirewatchError
+from worker.netguard import (
+    NetworkPolicy,
+    Resolver,
+    checked_connections,
+    is_webhook,
+    proxy_refusal,
+)
 from worker.notify.escape import escape, single_line
 from worker.notify.render import BLOCK_SEPARATOR, Message, fit_message
 from worker.notify.targets import Target, apprise_asset, plugin_for
@@ -79,20 +92,46 @@ def _describe(result: Any, target: Target) -> str:
     return "; ".join(parts)
 
 
-def send(target: Target, message: Message, *, timeout: float = 30) -> SendResult:
-    """Deliver `message` to `target`. A delivery failure is a result, never an exception."""
+def send(
+    target: Target,
+    message: Message,
+    *,
+    timeout: float = 30,
+    allow_private_networks: bool = False,
+    resolver: Resolver | None = None,
+) -> SendResult:
+    """Deliver `message` to `target`. A delivery failure is a result, never an exception.
+
+    `allow_private_networks` lets a webhook target reach private addresses;
+    `resolver` replaces DNS for its connections (a seam for tests).
+    """
     plugin = plugin_for(target.url)
     if plugin is None:
         return SendResult(False, f"Apprise cannot load the URL of {target.safe_url}")
+    checked = is_webhook(target.url)
+    if checked and not allow_private_networks:
+        why = proxy_refusal(target.url)
+        if why is not None:
+            return SendResult(False, f"refused {target.safe_url}: {why}")
+    policy = NetworkPolicy(
+        check_addresses=checked, allow_private_networks=allow_private_networks, resolver=resolver
+    )
     title, fitted = _prepare(plugin, message)
     notifier = apprise.Apprise(asset=apprise_asset())
     notifier.add(plugin)
     try:
-        result = notifier.notify(
-            body=fitted.body, title=title, body_format=fitted.format, timeout=timeout
-        )
+        with checked_connections(policy) as report:
+            result = notifier.notify(
+                body=fitted.body, title=title, body_format=fitted.format, timeout=timeout
+            )
+    except WirewatchError as exc:
+        return SendResult(False, f"{exc} ({target.safe_url})")
     except Exception as exc:
         # The exception text may quote the URL; its type is enough to act on.
         return SendResult(False, f"{type(exc).__name__} while sending to {target.safe_url}")
     with result:
-        return SendResult(bool(result), _describe(result, target))
+        ok, detail = bool(result), _describe(result, target)
+    if not ok and report.errors:
+        # Apprise reports only "connection error"; the guard knows which host and why.
+        detail = f"{report.errors[-1]}; {detail}"
+    return SendResult(ok, detail)
