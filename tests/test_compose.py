@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -57,7 +58,13 @@ def test_services_are_built_for_a_long_run(compose: dict[str, Any]) -> None:
         assert service["build"] == "." and service["image"] == "wirewatch:latest"
         assert "./config:/config:ro" in service["volumes"]
         assert service["depends_on"]["redis"]["condition"] == "service_healthy"
-    assert _seconds(services["worker"]["stop_grace_period"]) > 20  # the soft shutdown
+    # Longer than the longest task (three requests at fetch.timeout) and the soft shutdown.
+    assert _seconds(services["worker"]["stop_grace_period"]) > 3 * 20
+    for name, service in services.items():
+        assert service["deploy"]["resources"]["limits"]["memory"], name
+    # Redis must stop writing (noeviction) before the container limit kills it.
+    maxmemory = redis_args[redis_args.index("--maxmemory") + 1]
+    assert _bytes(maxmemory) < _bytes(services["redis"]["deploy"]["resources"]["limits"]["memory"])
 
 
 def test_every_environment_variable_is_commented() -> None:
@@ -186,10 +193,19 @@ def test_redis_command_runs_with_the_persistence_it_promises(
         assert client.config_get("appendonly") == {"appendonly": "yes"}
         assert client.config_get("appendfsync") == {"appendfsync": "everysec"}
         assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+        assert client.config_get("maxmemory") == {"maxmemory": str(_bytes("1gb"))}
     finally:
         client.close()
         process.terminate()
         process.wait(20)
+
+
+def _bytes(size: str) -> int:
+    """A size as Redis ("1gb") or compose ("1536M") writes it."""
+    parsed = re.fullmatch(r"(\d+)\s*([kmg]?)b?", size.lower())
+    assert parsed, size
+    number, unit = parsed.groups()
+    return int(number) * 1024 ** "_kmg".index(unit or "_")
 
 
 def _pings(client: redis.Redis) -> bool:
