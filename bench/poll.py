@@ -19,7 +19,9 @@ Printed:
   breakdown    where the warm round's time went, from the request times the
                servers saw: until the first request, each origin's span
                against the politeness floor, and from the last request until
-               every poll was recorded
+               every poll was recorded; then Redis commands per poll and the
+               CPU time of each worker process (and of its main thread, where
+               Celery receives, acknowledges and dispatches) in the round
   feeds/s      per round
   peak memory  RSS of the celery worker process, sampled every 0.2 s
 """
@@ -201,9 +203,9 @@ def cpu_seconds(root: psutil.Process) -> dict[str, float]:
             threads = process.threads()
         except psutil.Error:
             continue
-        used[queue] = times.user + times.system
+        used[f"{queue} worker"] = times.user + times.system
         main = [t for t in threads if t.id == process.pid]
-        used[f"{queue} main thread"] = sum(t.user_time + t.system_time for t in main)
+        used[f"{queue} worker's main thread"] = sum(t.user_time + t.system_time for t in main)
     return used
 
 
@@ -361,17 +363,18 @@ def main() -> None:
             }
             top = sorted(calls.items(), key=lambda item: -item[1])[:8]
             print(
-                f"  Redis commands per poll: {sum(calls.values()):.1f} ("
+                f"  Redis commands per poll, all clients (hmget is this script watching): "
+                f"{sum(calls.values()):.1f} ("
                 + ", ".join(f"{name} {n:.1f}" for name, n in top)
                 + ")",
                 flush=True,
             )
             used = {q: cpu_after[q] - cpu_before.get(q, 0.0) for q in sorted(cpu_after)}
-            per_poll = used.get("celery", 0.0) / count * 1000
+            per_poll = used.get("celery worker", 0.0) / count * 1000
             print(
                 "  CPU during the warm round: "
-                + ", ".join(f"{q} worker {seconds:.1f} s" for q, seconds in used.items())
-                + f" ({per_poll:.1f} ms per poll in the poll worker)",
+                + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in used.items())
+                + f" ({per_poll:.1f} ms per poll in the poll worker, queue celery)",
                 flush=True,
             )
         finally:

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from tests.receivers import SmtpReceiver, WebhookReceiver, closed_port
 from worker.config import Config, load_config
+from worker.delivery import deliver
 from worker.embedded_redis import EmbeddedRedis
 from worker.models import Article
-from worker.pipeline import deliver, match_article, record_matches
+from worker.pipeline import match_article, record_matches
 from worker.store import Store
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -30,9 +30,10 @@ from worker.dedup import (
     signature,
     similarity,
 )
+from worker.delivery import deliver
 from worker.embedded_redis import EmbeddedRedis
 from worker.models import Article
-from worker.pipeline import compiled_rules, deliver, match_article, record_matches
+from worker.pipeline import compiled_rules, match_article, record_matches
 from worker.store import Store
 
 PROJECT = Path(__file__).resolve().parents[1]

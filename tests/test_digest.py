@@ -15,9 +15,11 @@ import pytest
 
 from tests.receivers import SmtpReceiver, WebhookReceiver
 from worker.config import Config, load_config
+from worker.delivery import deliver
+from worker.digest import close_digests
 from worker.embedded_redis import EmbeddedRedis
 from worker.models import Article
-from worker.pipeline import close_digests, deliver, match_article, record_matches
+from worker.pipeline import match_article, record_matches
 from worker.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")

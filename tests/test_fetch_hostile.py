@@ -32,6 +32,7 @@ from tests.waiting import wait_until
 from tests.web import Site
 from tests.wirewatch_process import Wirewatch
 from worker.config import Config, load_config
+from worker.delivery import deliver
 from worker.embedded_redis import EmbeddedRedis
 from worker.errors import FetchError
 from worker.fetch import (
@@ -43,16 +44,15 @@ from worker.fetch import (
     origin_of,
     webhook_refusal,
 )
+from worker.health import watch_health
 from worker.models import FeedEntry
 from worker.notify import Message, Target, send
 from worker.pipeline import (
     SOURCE_BACKOFF,
     PollOutcome,
     build_article,
-    deliver,
     poll_source,
     record_poll,
-    watch_health,
 )
 from worker.store import Store
 

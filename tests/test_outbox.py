@@ -9,9 +9,10 @@ from pathlib import Path
 
 from tests.receivers import SmtpReceiver, WebhookReceiver, closed_port
 from worker.config import Config, Settings, load_config
+from worker.delivery import deliver, delivery_lease
 from worker.embedded_redis import EmbeddedRedis
 from worker.models import Article, RuleMatch, Span
-from worker.pipeline import deliver, delivery_lease, record_matches
+from worker.pipeline import record_matches
 from worker.store import Store
 
 DELIVERY_LEASE = delivery_lease(Settings())

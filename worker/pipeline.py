@@ -3,8 +3,10 @@
     poll_source      fetch a source, parse it, find the entries not seen before
     build_article    turn a new entry into an Article (full text when asked)
     record_matches   match an Article and turn each hit into alerts in the outbox
-    deliver          send one outbox delivery to its target, once
-    close_digests    turn the digest windows that have passed into deliveries
+
+Then `worker.delivery.deliver` sends each outbox entry once,
+`worker.digest.close_digests` turns the digest windows that have passed into
+deliveries, and `worker.health.watch_health` tells admins about sources.
 
 None of them knows about Celery; each takes the config, the store and the
 time, so tests can drive them directly.
@@ -14,19 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import httpx
-import redis
 
-from worker import metrics
 from worker.config import Config, Rule, Settings, Source
 from worker.dedup import fold_ttl, near_duplicates
+from worker.delivery import delivery_lease, targets_for
 from worker.errors import ExtractError, FetchError
 from worker.fetch import (
     FetchLimits,
@@ -34,20 +32,9 @@ from worker.fetch import (
     HostGate,
     Validators,
     fetch,
-    webhook_refusal,
 )
 from worker.match import Document, RuleSet, compile_rules
 from worker.models import Article, FeedEntry, ParsedFeed, RuleMatch
-from worker.notify import (
-    AlertContent,
-    DigestItem,
-    Message,
-    Target,
-    render_alert,
-    render_digest,
-    send,
-)
-from worker.notify.escape import escape
 from worker.parse import (
     canonical_url,
     extract_article,
@@ -56,34 +43,24 @@ from worker.parse import (
     parse_feed,
     parse_listing,
 )
-from worker.store import DeliveryRecord, SourceState, Store
+from worker.store import Store
 
 __all__ = [
     "NewEntry",
     "PollOutcome",
     "build_article",
-    "close_digests",
     "compiled_rules",
-    "deliver",
-    "delivery_lease",
     "fetch_limits",
     "match_article",
     "poll_source",
     "process_article",
     "record_matches",
     "record_poll",
-    "targets_for",
-    "watch_health",
 ]
 
 log = logging.getLogger(__name__)
 
 SOURCE_BACKOFF = 60.0
-# Source health (SPEC 5): a source is "failing" after this many polls in a row
-# failed (with the backoff, about a quarter of an hour), "stale" when no poll
-# found a new item for this long (or for ten intervals, if longer).
-HEALTH_FAILING_ERRORS = 5
-HEALTH_STALE_AFTER = 3 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,69 +213,6 @@ def record_poll(store: Store, outcome: PollOutcome, now: float) -> None:
     store.clear_source_error(outcome.source_id)
 
 
-def watch_health(
-    source: Source, outcome: PollOutcome, config: Config, store: Store, now: float
-) -> list[str]:
-    """Alert the `admin` targets when a source's health changes; returns deliveries to send.
-
-    Call after the poll was recorded (record_poll or store.record_source_error).
-    One alert per change: "failing", "stale", "selectors", and one on recovery.
-    """
-    state = store.source_state(source.id)
-    health, detail = _health_of(source, state, outcome, now)
-    if health == state.health:
-        return []
-    store.save_source_state(source.id, health=health, health_detail=detail)
-    if health == "ok" and state.health is None:
-        return []  # a new source that works: nothing to tell
-    if health == "ok":
-        title = f"wirewatch: source {source.id} recovered"
-        message = f"Source {source.name} ({source.url}) works again: {outcome.result}."
-    else:
-        title = f"wirewatch: source {source.id} is {health}"
-        message = f"Source {source.name} ({source.url}): {detail}"
-    log.warning("source=%s health %s -> %s: %s", source.id, state.health, health, detail)
-    keys = []
-    for target in config.targets:
-        if "admin" not in target.tags:
-            continue  # never content targets
-        key = f"health:{source.id}:{int(now * 1000)}:{target.id}"
-        store.create_delivery(
-            key,
-            kind="health",
-            target_id=target.id,
-            alert_keys=[],
-            title=title,
-            now=now,
-            lease=delivery_lease(config.settings),
-            message=message,
-        )
-        keys.append(key)
-    return keys
-
-
-def _health_of(
-    source: Source, state: SourceState, outcome: PollOutcome, now: float
-) -> tuple[str | None, str]:
-    if outcome.error:
-        if state.errors >= HEALTH_FAILING_ERRORS:
-            since = datetime.fromtimestamp(state.failing_since or now, UTC)
-            return "failing", (
-                f"{state.errors} polls in a row failed since {since:%Y-%m-%d %H:%M} UTC; "
-                f"last: {outcome.error}"
-            )
-        return state.health, state.health_detail or ""  # a few errors are weather
-    if source.type == "html":
-        if outcome.feed is not None and outcome.feed.problem:
-            return "selectors", f"the listing selectors found nothing: {outcome.feed.problem}"
-        if outcome.feed is None and state.health == "selectors":
-            return state.health, state.health_detail or ""  # page unchanged: still broken
-    stale_after = max(HEALTH_STALE_AFTER, 10 * source.interval.total_seconds())
-    if state.last_new is not None and now - state.last_new > stale_after:
-        return "stale", f"no new item for {(now - state.last_new) / 86400:.1f} days"
-    return "ok", ""
-
-
 # -- articles --------------------------------------------------------------
 
 
@@ -403,16 +317,7 @@ def match_article(article: Article, rules: Sequence[Rule], config: Config) -> li
     wanted = {rule.id for rule in rules}
     ruleset = compiled_rules(config.rules, config.fingerprint)
     document = Document(title=article.title, summary=article.summary, body=article.body)
-    return [m for m in ruleset.match(document) if m.rule_id in wanted]
-
-
-def targets_for(rule: Rule | None, targets: Sequence[Target]) -> list[Target]:
-    """Tag routing: a rule's `notify` tags pick targets; without them, every
-    target except those reserved for source-health alerts (`admin` only)."""
-    if rule is not None and rule.notify is not None:
-        wanted = set(rule.notify)
-        return [t for t in targets if t.tags & wanted]
-    return [t for t in targets if t.tags != frozenset({"admin"})]
+    return ruleset.match(document, only=wanted)
 
 
 def record_matches(
@@ -482,225 +387,4 @@ def _routing_mode(rule: Rule, store: Store, now: float) -> str:
     return "instant"
 
 
-def retry_delay(attempts: int) -> float:
-    """Exponential backoff with jitter: 30 s, 1 min, 2 min ... capped at an hour."""
-    base: float = min(30.0 * 2 ** max(attempts - 1, 0), 3600.0)
-    return base * random.uniform(0.75, 1.25)
-
-
-def deliver(key: str, config: Config, store: Store, now: float) -> str:
-    """Send one delivery if it is still pending; returns what happened, for the log."""
-    record = store.get_delivery(key)
-    if record is None:
-        return "unknown delivery"
-    if record.state != "pending":
-        store.drop_from_outbox(key)
-        return f"already {record.state}"
-    target = next((t for t in config.targets if t.id == record.target_id), None)
-    if target is None:
-        store.record_attempt(key, False, "target no longer in apprise.yml", now)
-        store.mark_failed(key)
-        return "failed: target removed"
-    refusal = webhook_refusal(
-        target.url, allow_private_networks=config.settings.allow_private_networks
-    )
-    if refusal is not None:
-        # Retrying will not change where the URL points: a config matter.
-        log.warning("delivery=%s refused %s: %s", key, target.safe_url, refusal)
-        store.record_attempt(key, False, refusal, now)
-        store.mark_failed(key)
-        return f"failed: {refusal}"
-    if record.kind == "health":
-        message: Message | None = _health_message(record.title, record.message, target)
-    else:
-        message = _message_for(
-            record.kind, record.alert_keys, target, config, store, _digest_window(key)
-        )
-    if message is None:
-        store.mark_failed(key)
-        return "failed: alert data expired"
-    result = send(target, message, allow_private_networks=config.settings.allow_private_networks)
-    if result.ok:
-        # The message is out: from here, failing to record it would send it
-        # again when its lease runs out, so Redis gets every chance to answer.
-        _record_side_effect(
-            lambda: store.mark_sent(key, now), within=delivery_lease(config.settings) / 2
-        )
-        store.record_attempt(key, True, result.detail, now)
-        _count_sent(store, record, now)
-        return f"sent to {target.safe_url}"
-    attempts = store.record_attempt(key, False, result.detail, now)
-    metrics.count(store, "wirewatch_alerts_failed", kind=record.kind)
-    if now - record.created > config.settings.delivery_retry_for.total_seconds():
-        store.mark_failed(key)
-        return f"failed for good after {attempts} attempts: {result.detail}"
-    store.schedule_retry(key, now + retry_delay(attempts))
-    return f"attempt {attempts} failed, will retry: {result.detail}"
-
-
-def _count_sent(store: Store, record: DeliveryRecord, now: float) -> None:
-    metrics.count(store, "wirewatch_alerts_sent", kind=record.kind)
-    if record.kind != "alert":
-        return
-    alert = store.get_alert(record.alert_keys[0])
-    article = store.get_article(alert.article_id) if alert else None
-    if article is not None and article.published is not None:
-        metrics.observe_delay(store, now - article.published.timestamp())
-
-
-def delivery_lease(settings: Settings) -> float:
-    """How long a delivery handed to a task waits before it is taken again.
-
-    Half the task lease: a deliver task that vanished with its worker is
-    retried before Celery would even re-deliver the task itself. Longer than
-    any send takes (Apprise's own timeouts are seconds).
-    """
-    return settings.task_lease.total_seconds() / 2
-
-
-def _record_side_effect(write: Callable[[], None], within: float) -> None:
-    """Retry a Redis write that records something already done, through a short outage.
-
-    Bounded well below the delivery lease, so no second sender starts meanwhile.
-    """
-    deadline = time.monotonic() + within
-    pause = 0.5
-    while True:
-        try:
-            write()
-            return
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            if time.monotonic() + pause > deadline:
-                raise
-            log.warning("Redis unavailable while recording a sent alert, retrying: %s", exc)
-            time.sleep(pause)
-            pause = min(pause * 2, 10.0)
-
-
-def _health_message(title: str, text: str, target: Target) -> Message:
-    body = escape(text, target.format)
-    return Message(title, f"<p>{body}</p>" if target.format == "html" else body, target.format)
-
-
-def _message_for(
-    kind: str,
-    alert_keys: Sequence[str],
-    target: Target,
-    config: Config,
-    store: Store,
-    window: float | None = None,
-) -> Message | None:
-    tz = config.settings.zone
-    contents = [_alert_content(key, config, store) for key in alert_keys]
-    present = [c for c in contents if c is not None]
-    if not present:
-        return None
-    if kind == "alert":
-        return render_alert(present[0][1], target.format, tz)
-    items = [DigestItem(alert=content, at=at) for at, content in present]
-    return render_digest(items, target.format, tz, window_label=_window_label(items, tz, window))
-
-
-def _alert_content(
-    alert_key: str, config: Config, store: Store
-) -> tuple[datetime, AlertContent] | None:
-    alert = store.get_alert(alert_key)
-    if alert is None:
-        return None
-    article = store.get_article(alert.article_id)
-    if article is None:
-        return None
-    source = config.source(alert.source_id)
-    content = AlertContent(
-        rule_id=alert.rule_id,
-        article=article,
-        spans=alert.spans,
-        source_name=source.name if source else alert.source_id,
-        also_reported_by=tuple(store.also_reported_by(alert_key)),
-    )
-    return datetime.fromtimestamp(alert.created, UTC), content
-
-
-def _digest_window(key: str) -> float | None:
-    """The window time in a digest delivery key (`digest:{window}:{target}`)."""
-    parts = key.split(":")
-    return float(parts[1]) if parts[0] == "digest" and len(parts) == 3 else None
-
-
-def _window_label(items: Sequence[DigestItem], tz: ZoneInfo, window: float | None) -> str:
-    # The scheduled time the reader expects ("the 08:00 digest"), in their zone.
-    moment = (
-        datetime.fromtimestamp(window, tz)
-        if window is not None
-        else max(item.at for item in items).astimezone(tz)
-    )
-    return f"{moment:%Y-%m-%d %H:%M %Z}"
-
-
 # -- digests ---------------------------------------------------------------
-
-
-def last_window(times: Sequence[object], now: float, tz: ZoneInfo) -> float:
-    """The most recent scheduled digest time at or before `now`, as a timestamp."""
-    local_now = datetime.fromtimestamp(now, tz)
-    best: datetime | None = None
-    for day_offset in (0, -1):
-        day = (local_now + timedelta(days=day_offset)).date()
-        for at in times:
-            candidate = datetime.combine(day, at, tz)  # type: ignore[arg-type]
-            if candidate <= local_now and (best is None or candidate > best):
-                best = candidate
-    assert best is not None  # yesterday's times are always in the past
-    return best.timestamp()
-
-
-def close_digests(config: Config, store: Store, now: float) -> list[str]:
-    """Deliveries for every digest window that has passed; one per target per window."""
-    tz = config.settings.zone
-    by_window: dict[float, list[tuple[Rule, list[str]]]] = {}
-    for rule in config.rules:
-        window = last_window(rule.digest or config.settings.digest, now, tz)
-        last_sent = store.digest_last_sent(rule.id)
-        if last_sent is None:
-            # A new rule starts collecting now; it does not flush yesterday's window.
-            store.close_digest(rule.id, [], window)
-            continue
-        if window <= last_sent:
-            continue
-        pending = store.digest_pending(rule.id)
-        by_window.setdefault(window, []).append((rule, pending))
-    to_send: list[str] = []
-    for window, rule_items in by_window.items():
-        to_send += _digest_deliveries(window, rule_items, config, store, now)
-        for rule, pending in rule_items:
-            store.close_digest(rule.id, pending, window)
-    return to_send
-
-
-def _digest_deliveries(
-    window: float,
-    rule_items: Sequence[tuple[Rule, list[str]]],
-    config: Config,
-    store: Store,
-    now: float,
-) -> list[str]:
-    per_target: dict[str, tuple[Target, list[str]]] = {}
-    for rule, alert_keys in rule_items:
-        for target in targets_for(rule, config.targets):
-            per_target.setdefault(target.id, (target, []))[1].extend(alert_keys)
-    keys = []
-    for target, alert_keys in per_target.values():
-        if not alert_keys:
-            continue
-        key = f"digest:{int(window)}:{target.id}"
-        store.create_delivery(
-            key,
-            kind="digest",
-            target_id=target.id,
-            alert_keys=alert_keys,
-            title=f"digest: {len(alert_keys)} alerts",
-            now=now,
-            lease=delivery_lease(config.settings),
-        )
-        keys.append(key)
-    return keys

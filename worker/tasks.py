@@ -23,22 +23,21 @@ from celery import Task
 from worker import metrics
 from worker.celery_app import MAX_COUNTDOWN, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, app
 from worker.config import Config
+from worker.delivery import deliver, delivery_lease
+from worker.digest import close_digests
 from worker.errors import FetchError
 from worker.fetch import FetchLimits, HostBusy, make_client, origin_of
+from worker.health import watch_health
 from worker.live_config import LiveConfig
 from worker.pipeline import (
     SOURCE_BACKOFF,
     build_article,
-    close_digests,
-    deliver,
-    delivery_lease,
     entry_from_json,
     fallback_article,
     fetch_limits,
     poll_source,
     process_article,
     record_poll,
-    watch_health,
 )
 from worker.runtime import config_dir, get_store
 

@@ -28,6 +28,7 @@ from worker.cli.state import open_store
 from worker.config import Config, Source
 from worker.errors import FetchError
 from worker.fetch import FetchLimits, HostBusy, HostGate, make_client
+from worker.health import watch_health
 from worker.match import Document, matched_terms
 from worker.models import Article, RuleMatch
 from worker.pipeline import (
@@ -41,7 +42,6 @@ from worker.pipeline import (
     poll_source,
     process_article,
     record_poll,
-    watch_health,
 )
 from worker.store import Store
 

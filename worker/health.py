@@ -1,0 +1,85 @@
+"""Source health: tell the `admin` targets when a source starts failing, goes
+stale or loses its listing selectors, and when it recovers (SPEC 5)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from worker.config import Config, Source
+from worker.delivery import delivery_lease
+from worker.pipeline import PollOutcome
+from worker.store import SourceState, Store
+
+__all__ = ["HEALTH_FAILING_ERRORS", "HEALTH_STALE_AFTER", "watch_health"]
+
+log = logging.getLogger(__name__)
+
+# Source health (SPEC 5): a source is "failing" after this many polls in a row
+# failed (with the backoff, about a quarter of an hour), "stale" when no poll
+# found a new item for this long (or for ten intervals, if longer).
+HEALTH_FAILING_ERRORS = 5
+HEALTH_STALE_AFTER = 3 * 86400.0
+
+
+def watch_health(
+    source: Source, outcome: PollOutcome, config: Config, store: Store, now: float
+) -> list[str]:
+    """Alert the `admin` targets when a source's health changes; returns deliveries to send.
+
+    Call after the poll was recorded (record_poll or store.record_source_error).
+    One alert per change: "failing", "stale", "selectors", and one on recovery.
+    """
+    state = store.source_state(source.id)
+    health, detail = _health_of(source, state, outcome, now)
+    if health == state.health:
+        return []
+    store.save_source_state(source.id, health=health, health_detail=detail)
+    if health == "ok" and state.health is None:
+        return []  # a new source that works: nothing to tell
+    if health == "ok":
+        title = f"wirewatch: source {source.id} recovered"
+        message = f"Source {source.name} ({source.url}) works again: {outcome.result}."
+    else:
+        title = f"wirewatch: source {source.id} is {health}"
+        message = f"Source {source.name} ({source.url}): {detail}"
+    log.warning("source=%s health %s -> %s: %s", source.id, state.health, health, detail)
+    keys = []
+    for target in config.targets:
+        if "admin" not in target.tags:
+            continue  # never content targets
+        key = f"health:{source.id}:{int(now * 1000)}:{target.id}"
+        store.create_delivery(
+            key,
+            kind="health",
+            target_id=target.id,
+            alert_keys=[],
+            title=title,
+            now=now,
+            lease=delivery_lease(config.settings),
+            message=message,
+        )
+        keys.append(key)
+    return keys
+
+
+def _health_of(
+    source: Source, state: SourceState, outcome: PollOutcome, now: float
+) -> tuple[str | None, str]:
+    if outcome.error:
+        if state.errors >= HEALTH_FAILING_ERRORS:
+            since = datetime.fromtimestamp(state.failing_since or now, UTC)
+            return "failing", (
+                f"{state.errors} polls in a row failed since {since:%Y-%m-%d %H:%M} UTC; "
+                f"last: {outcome.error}"
+            )
+        return state.health, state.health_detail or ""  # a few errors are weather
+    if source.type == "html":
+        if outcome.feed is not None and outcome.feed.problem:
+            return "selectors", f"the listing selectors found nothing: {outcome.feed.problem}"
+        if outcome.feed is None and state.health == "selectors":
+            return state.health, state.health_detail or ""  # page unchanged: still broken
+    stale_after = max(HEALTH_STALE_AFTER, 10 * source.interval.total_seconds())
+    if state.last_new is not None and now - state.last_new > stale_after:
+        return "stale", f"no new item for {(now - state.last_new) / 86400:.1f} days"
+    return "ok", ""
