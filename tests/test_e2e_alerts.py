@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -130,23 +131,26 @@ def test_down_and_failing_targets_get_each_alert_once_and_secrets_never_show(
         wirewatch.start()
         try:
             hook.wait_for(2, timeout=60)
-            # The mail server is down: both email deliveries failed once and wait.
+            # The mail server stays down through three attempts of each email
+            # delivery (the backoff waits 30 s, then 60 s: about two minutes).
+            down_since = time.monotonic()
             wait_until(
                 lambda: (
                     len(pending := store.undelivered()) == 4
-                    and all(d.attempts >= 1 for d in pending)
+                    and all(d.attempts >= 3 for d in pending)
                 ),
-                60,
-                "a failed first attempt for each email and failing-webhook delivery",
+                240,
+                "three failed attempts for each email and failing-webhook delivery",
             )
+            assert time.monotonic() - down_since > 60
             with SmtpReceiver(port=smtp_port) as smtp:
-                smtp.wait_for(2, timeout=90)
+                smtp.wait_for(2, timeout=240)  # the fourth attempt comes 90-150 s later
                 wait_until(
                     lambda: (
                         len(pending := store.undelivered()) == 2
-                        and all(d.attempts >= 2 for d in pending)
+                        and all(d.attempts >= 4 for d in pending)
                     ),
-                    90,
+                    240,
                     "the failing webhook retried",
                 )
                 outputs = [

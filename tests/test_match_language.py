@@ -236,6 +236,13 @@ def test_pure_negative_rule_matches_with_no_spans() -> None:
     assert [(m.rule_id, m.spans) for m in rules.match(Document("Syria"))] == [("quiet", ())]
 
 
+def test_only_the_rules_asked_for_are_matched() -> None:
+    rules = compile_rules([("a", "iran"), ("b", "iran OR oil"), ("c", "oil")])
+    found = rules.match(Document("Iran and oil"), only={"b", "c", "d"})
+    assert [m.rule_id for m in found] == ["b", "c"]
+    assert found == [m for m in rules.match(Document("Iran and oil")) if m.rule_id in "bc"]
+
+
 def test_rule_ids_in_order() -> None:
     rules = compile_rules([("b", "x"), ("a", "y")])
     assert rules.rule_ids == ("b", "a")
@@ -285,6 +292,16 @@ def test_rules_that_need_no_term_and_regex_rules_are_always_evaluated() -> None:
         ("S-300 OR s300", "S-300, S 300, S\u2013300, S300s and XS-300"),  # a cut: word by word
         ('"s 300" AND oil', "the S \u2014 300 and oil"),
         ("caf\u00e9 OR cafe", "Caf\u00e9 or cafe \u2019s"),
+        # Folded text whose offsets shift (Cyrillic, \u00df, a soft hyphen) before the spans
+        (
+            '"sanction* relief" OR stra\u00dfe',
+            "\u0428\u043e\u0439\u0433\u0443 in Stra\u00dfe: sanc\u00adtions relief",
+        ),
+        (
+            "Z\u00fcrich AND zurich",
+            "Zurich, Z\u00fcrich and \u0421-300 in ZU\u0308RICH",
+        ),  # accents checked
+        ("iran AND 300 AND bn", "a 2nd S300 for Iran, 5bn"),  # letters meet digits
     ],
 )
 def test_spans_found_in_the_text_agree_with_positions(query: str, text: str) -> None:

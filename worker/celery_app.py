@@ -15,7 +15,7 @@ from celery.signals import beat_init
 
 from worker.config import Settings, load_settings
 from worker.errors import WirewatchError
-from worker.runtime import ARTICLES_QUEUE, config_dir, redis_url
+from worker.runtime import ARTICLES_QUEUE, TICKS_QUEUE, config_dir, redis_url
 
 __all__ = [
     "MAX_COUNTDOWN",
@@ -87,6 +87,10 @@ app.conf.update(
     task_routes={
         "wirewatch.process": {"queue": ARTICLES_QUEUE},
         "wirewatch.fan_out": {"queue": ARTICLES_QUEUE},
+        # The tick publishes every due poll: on a worker busy extracting
+        # articles it took seconds to do so, and polls missed their hosts'
+        # politeness slots (bench/poll.py). Only the poll worker serves it.
+        "wirewatch.tick": {"queue": TICKS_QUEUE},
     },
     # Reserve one task per thread, so a crash strands at most that many.
     worker_prefetch_multiplier=1,

@@ -271,7 +271,7 @@ class NetworkPolicy:
 
 @dataclass(slots=True)
 class ConnectionReport:
-    """What the guard refused during one send, to tell the operator why it failed."""
+    """What the guard refused or could not resolve during one send, to say why it failed."""
 
     errors: list[str] = field(default_factory=list)
 
@@ -345,9 +345,7 @@ def _guarded_create_connection(
         if why is not None:
             raise AddressRefused(f"blocked: {why} (set allow_private_networks: true to allow)")
     except (AddressRefused, ResolveError) as exc:
-        log.warning(
-            "refused connection%s: %s", "" if active is not None else " (no policy set)", exc
-        )
+        log.warning("no connection%s: %s", "" if active is not None else " (no policy set)", exc)
         if report is not None:
             report.errors.append(str(exc))
         raise

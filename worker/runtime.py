@@ -20,6 +20,7 @@ from worker.store import Store
 __all__ = [
     "ARTICLES_QUEUE",
     "EMBEDDED_URL_FILE",
+    "TICKS_QUEUE",
     "config_dir",
     "data_dir",
     "get_store",
@@ -27,9 +28,11 @@ __all__ = [
 ]
 
 EMBEDDED_URL_FILE = "redis.url"
-# The Celery queue of article processing (ticks, polls and deliveries use the
-# default "celery"); here so the supervisor need not import the Celery app.
+# The Celery queues of article processing and of the tick (polls and
+# deliveries use the default "celery"); here so the supervisor need not
+# import the Celery app.
 ARTICLES_QUEUE = "articles"
+TICKS_QUEUE = "ticks"
 
 
 def config_dir() -> Path:

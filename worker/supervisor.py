@@ -22,7 +22,7 @@ from types import FrameType
 from worker.config import load_config
 from worker.embedded_redis import EmbeddedRedis
 from worker.errors import ConfigError
-from worker.runtime import ARTICLES_QUEUE, EMBEDDED_URL_FILE
+from worker.runtime import ARTICLES_QUEUE, EMBEDDED_URL_FILE, TICKS_QUEUE
 from worker.store import Store
 
 __all__ = ["run"]
@@ -41,7 +41,7 @@ def celery_command(role: str, data_dir: Path, loglevel: str, concurrency: int) -
         return [
             *base, "worker",
             "--pool", "threads",
-            "--queues", "celery",
+            "--queues", f"celery,{TICKS_QUEUE}",
             "--loglevel", loglevel,
             "--concurrency", str(concurrency),
             "--hostname", f"wirewatch@{socket.gethostname()}",
