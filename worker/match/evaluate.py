@@ -147,8 +147,9 @@ class ArticleState:
         return tuple(map(self._span_objects.__getitem__, sorted(found)))
 
     def _leaf(self, leaf: Leaf) -> tuple[list[CharSpan], tuple[Span, ...]]:
+        # Found field by field, each from its start: already in reading order.
         found = self._word_spans(leaf) if isinstance(leaf, WordNode) else self._term_spans(leaf)
-        cached = self._leaf_spans[leaf.slot] = (found, self.spans(found))
+        cached = self._leaf_spans[leaf.slot] = (found, self._span_tuple(found))
         return cached
 
     def _word_spans(self, node: WordNode) -> list[CharSpan]:
@@ -184,9 +185,12 @@ class ArticleState:
 
     def spans(self, found: Iterable[CharSpan]) -> tuple[Span, ...]:
         """Span objects in reading order: title first, then by offset."""
+        return self._span_tuple(sorted(found))
+
+    def _span_tuple(self, ordered: list[CharSpan]) -> tuple[Span, ...]:
         objects = self._span_objects
         result = []
-        for char_span in sorted(found):
+        for char_span in ordered:
             span = objects.get(char_span)
             if span is None:
                 field, start, end = char_span
