@@ -186,6 +186,23 @@ def test_dry_run_poll_shows_every_entry_and_records_nothing(
     assert not data.exists()
 
 
+def test_a_dry_run_needs_no_secrets_but_a_real_poll_does(
+    site_config: Path, redis_server_url: str
+) -> None:
+    # Secrets are often set only where the worker runs (compose's .env).
+    (site_config / "apprise.yml").write_text(
+        f"urls:\n  - json://bot:${{WIREWATCH_UNSET_TOKEN}}@127.0.0.1:{closed_port()}/hook\n"
+    )
+    env = {"WIREWATCH_CONFIG": str(site_config), "REDIS_URL": redis_server_url}
+    dry, real = side_by_side(
+        (["poll", "daily-wire", "--dry-run", "--json"], env),
+        (["poll", "daily-wire"], env),
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert len(json_lines(dry)) == 2
+    one_line_error(real, 2, "environment variable WIREWATCH_UNSET_TOKEN is not set")
+
+
 def test_poll_records_and_state_commands_read_it_from_redis_url(
     site_config: Path, newsroom: Newsroom, redis_server_url: str
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import os
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,10 +55,31 @@ def config_folder(config_path: Path | None) -> Path:
     return directory
 
 
-def load_or_fail(config_path: Path | None) -> Config:
+class _AnySecret(Mapping[str, str]):
+    """The environment, with a placeholder for every unset variable."""
+
+    def __getitem__(self, name: str) -> str:
+        return os.environ.get(name, "unset")
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(os.environ)
+
+    def __len__(self) -> int:
+        return len(os.environ)
+
+
+def load_or_fail(config_path: Path | None, *, sends: bool = True) -> Config:
+    """The config, or a one-line error; `sends=False` for commands that notify nobody.
+
+    Those need no secrets: apprise.yml's ${NAME}s are often set only where
+    the worker runs (compose's .env), not in the shell trying a new source.
+    """
     directory = config_folder(config_path)
     try:
-        return load_config(directory)
+        return load_config(directory, None if sends else _AnySecret())
     except ConfigError as exc:
         raise Failure(
             f"the config in {directory} has errors:\n{exc}",

@@ -144,7 +144,7 @@ def command(
       wirewatch poll --all --dry-run
       wirewatch poll ministry-news
     """
-    config = load_or_fail(config_path)
+    config = load_or_fail(config_path, sends=not dry_run)
     sources = _pick(config, source_ids, all_sources)
     live = False
     if dry_run:
