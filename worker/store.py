@@ -281,6 +281,10 @@ class Store:
         claimed = pipe.execute()
         return [sid for (sid, _), ok in zip(sources, claimed, strict=True) if ok]
 
+    def record_claim(self, source_id: str, now: float) -> None:
+        """A poll made outside the tick (`wirewatch poll`): the next is due an interval later."""
+        self.redis.set(f"{P}claim:{source_id}", now)
+
     def last_claim(self, source_id: str) -> float | None:
         raw = self.redis.get(f"{P}claim:{source_id}")
         return float(raw) if raw else None

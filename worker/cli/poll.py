@@ -245,6 +245,7 @@ def _record_poll(
             return _Polled(source, busy)
         now = time.time()
         outcome = poll_source(source, config, store, client, gate=store)
+        store.record_claim(source.id, now)
         metrics.count(store, "wirewatch_polls", result=outcome.result)
         result = _Polled(source, outcome)
         if outcome.error:
