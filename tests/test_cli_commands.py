@@ -203,6 +203,27 @@ def test_a_dry_run_needs_no_secrets_but_a_real_poll_does(
     one_line_error(real, 2, "environment variable WIREWATCH_UNSET_TOKEN is not set")
 
 
+def test_sources_on_one_host_wait_their_turn_instead_of_failing(
+    tmp_path: Path, newsroom: Newsroom
+) -> None:
+    """Two sources on one host with a politeness delay longer than a poll waits
+    for a slot: the second is polled after the delay, not reported as failed."""
+    newsroom.publish(S300)
+    directory = tmp_path / "config"
+    write_site_config(
+        directory,
+        newsroom.site,
+        rules=RULES,
+        apprise="urls: []\n",
+        settings="fetch: {per_host_delay: 5s}\n",
+    )
+    with (directory / "sources.yaml").open("a") as sources:
+        sources.write(f"  - {{id: same-wire, url: '{newsroom.site.url('/rss')}', type: feed}}\n")
+    result = cli("poll", "--all", "--dry-run", "--json", env={"WIREWATCH_CONFIG": str(directory)})
+    assert result.returncode == 0, result.stderr
+    assert {r["source"] for r in json_lines(result)} == {"daily-wire", "same-wire"}
+
+
 def test_poll_records_and_state_commands_read_it_from_redis_url(
     site_config: Path, newsroom: Newsroom, redis_server_url: str
 ) -> None:

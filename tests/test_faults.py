@@ -162,7 +162,8 @@ def test_kill_9_in_the_middle_of_a_delivery_loses_nothing_and_repeats_nothing(
     victim.wait(10)
     smtp.release()
 
-    smtp.wait_for(1, timeout=120)
+    # The tick takes the delivery again after its lease (two minutes at least).
+    smtp.wait_for(1, timeout=240)
     store = Store.from_url(own_redis.url)
     wait_until(lambda: _settled_for_good(store, 1), 120, "the killed delivery's task to settle")
     assert [str(m["Subject"]) for m in smtp.items] == [f"s300-iran: {S300.title}"]
@@ -172,22 +173,32 @@ def test_kill_9_in_the_middle_of_a_delivery_loses_nothing_and_repeats_nothing(
 def test_a_task_that_keeps_coming_back_is_set_aside(
     running: Wirewatch, own_redis: EmbeddedRedis
 ) -> None:
-    """A message whose every start kills its worker comes back after each lease;
-    after five starts (worker.tasks.MAX_STARTS) it is set aside, and shown."""
+    """A message whose every start kills its worker comes back after each lease.
+    After five starts (worker.tasks.MAX_STARTS) an article is made from the
+    feed's text instead of its page, five times more at most; any other task,
+    or an article that still comes back, is set aside and shown by `status`."""
     running.start()
     store = Store.from_url(own_redis.url)
     wait_until(lambda: store.last_heartbeat() is not None, 60, "the worker to tick")
     broker = Celery(broker=own_redis.url)
-    # The same message, delivered once more than the cap: what a broker does
-    # with a task whose worker died each time.
-    for _ in range(8):
-        broker.send_task("wirewatch.deliver", ("no-such-delivery",), task_id="poison-1")
-    starts = "ww:starts:poison-1:0"
-    wait_until(lambda: int(store.redis.get(starts) or 0) == 8, 60, "all eight deliveries")
-    [record] = store.set_aside_tasks()
-    assert (record["task"], record["id"], record["args"]) == (
+
+    def deliveries_of_one_message(task: str, task_id: str, times: int) -> None:
+        # What a broker does with a task whose worker died each time.
+        key = f"ww:starts:{task_id}:0"
+        total = int(store.redis.get(key) or 0) + times
+        for _ in range(times):
+            broker.send_task(task, ("no-such-id",), task_id=task_id)
+        wait_until(lambda: int(store.redis.get(key) or 0) == total, 60, f"{total} starts")
+
+    deliveries_of_one_message("wirewatch.deliver", "poison-deliver", 8)
+    deliveries_of_one_message("wirewatch.process", "poison-article", 10)
+    assert [t["id"] for t in store.set_aside_tasks()] == ["poison-deliver"]
+    deliveries_of_one_message("wirewatch.process", "poison-article", 1)  # the 11th start
+    set_aside = {t["id"]: t for t in store.set_aside_tasks()}
+    assert set(set_aside) == {"poison-deliver", "poison-article"}
+    assert (set_aside["poison-deliver"]["task"], set_aside["poison-deliver"]["args"]) == (
         "wirewatch.deliver",
-        "poison-1",
-        ["no-such-delivery"],
+        ["no-such-id"],
     )
-    assert "poison-1" in running.cli("status").stdout
+    status = running.cli("status")
+    assert "poison-deliver" in status.stdout and "poison-article" in status.stdout

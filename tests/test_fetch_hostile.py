@@ -176,6 +176,8 @@ def test_server_error_and_rate_limit_are_clear(
         "http://100.64.0.1/",
         "http://10.0.0.1/",
         "http://[fd00::1]/",
+        "http://[64:ff9b::a00:1]/",  # NAT64 to 10.0.0.1
+        "http://[::ffff:0:a9fe:a9fe]/",  # IPv4-translated 169.254.169.254
         "http://localhost:{other}/feed",
     ],
 )

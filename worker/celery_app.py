@@ -45,8 +45,9 @@ SETTINGS = _settings_at_start()
 # it must exceed the longest task and every retry countdown, or a slow task
 # would run twice; tasks cap their countdowns at a third of it.
 VISIBILITY_TIMEOUT = SETTINGS.task_lease.total_seconds()
-# Tasks are bounded by their fetch deadlines; this only stops one that is
-# truly stuck, well before the lease hands it to another worker.
+# The threads pool enforces no time limit: fetch deadlines bound every task.
+# For a pool that does (prefork, should a deployment choose it), a task is
+# stopped well before the lease hands it to another worker.
 TASK_TIME_LIMIT = 0.8 * VISIBILITY_TIMEOUT
 MAX_COUNTDOWN = VISIBILITY_TIMEOUT / 3
 
@@ -89,7 +90,8 @@ app.conf.update(
         "wirewatch.fan_out": {"queue": ARTICLES_QUEUE},
         # The tick publishes every due poll: on a worker busy extracting
         # articles it took seconds to do so, and polls missed their hosts'
-        # politeness slots (bench/poll.py). Only the poll worker serves it.
+        # politeness slots (bench/poll.py). Served by the poll worker only
+        # (`wirewatch run`) or by a worker that does everything (compose).
         "wirewatch.tick": {"queue": TICKS_QUEUE},
     },
     # Reserve one task per thread, so a crash strands at most that many.
@@ -119,7 +121,13 @@ app.conf.update(
     worker_soft_shutdown_timeout=20.0,
     worker_enable_soft_shutdown_on_idle=True,
     beat_schedule={
-        "tick": {"task": "wirewatch.tick", "schedule": SETTINGS.tick.total_seconds()},
+        "tick": {
+            "task": "wirewatch.tick",
+            "schedule": SETTINGS.tick.total_seconds(),
+            # Ticks that no worker took in time are dropped, not run in a burst
+            # when one comes back: the next tick does all that is due anyway.
+            "options": {"expires": SETTINGS.tick.total_seconds()},
+        },
     },
     timezone="UTC",
 )

@@ -35,6 +35,8 @@ __all__ = ["deliver", "delivery_lease", "retry_delay", "targets_for"]
 
 log = logging.getLogger(__name__)
 
+MIN_DELIVERY_LEASE = 120.0
+
 
 def targets_for(rule: Rule | None, targets: Sequence[Target]) -> list[Target]:
     """Tag routing: a rule's `notify` tags pick targets; without them, every
@@ -114,11 +116,13 @@ def _count_sent(store: Store, record: DeliveryRecord, now: float) -> None:
 def delivery_lease(settings: Settings) -> float:
     """How long a delivery handed to a task waits before it is taken again.
 
-    Half the task lease: a deliver task that vanished with its worker is
-    retried before Celery would even re-deliver the task itself. Longer than
-    any send takes (Apprise's own timeouts are seconds).
+    Half the task lease, so a deliver task that vanished with its worker is
+    retried before Celery would even re-deliver the task itself; but never
+    under two minutes, well over the longest send (a name lookup of 10 s at
+    most, Apprise's connect and read timeouts) plus recording it, so a slow
+    send is never taken again while it is still going.
     """
-    return settings.task_lease.total_seconds() / 2
+    return max(settings.task_lease.total_seconds() / 2, MIN_DELIVERY_LEASE)
 
 
 def _record_side_effect(write: Callable[[], None], within: float) -> None:

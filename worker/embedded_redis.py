@@ -102,7 +102,12 @@ class EmbeddedRedis:
             "--maxmemory-policy", "noeviction",
             "--logfile", str(self.data_dir / "redis.log"),
         ]  # fmt: skip
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        # The server inherits the locked descriptor: the data directory stays
+        # locked until the server itself is gone, even if it outlives us.
+        inherited = (self._lock_fd,) if self._lock_fd is not None else ()
+        self.process = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent, pass_fds=inherited
+        )
         self.url = f"redis://127.0.0.1:{port}/0"
         self.port = port
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
@@ -126,6 +131,7 @@ class EmbeddedRedis:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server; SIGTERM makes Redis fsync its append-only file first."""
         if self.process is None:
+            self._unlock()
             return
         if self.process.poll() is None:
             self.process.terminate()

@@ -107,6 +107,12 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# IPv6 prefixes whose last 32 bits are an IPv4 host that the packet reaches:
+# NAT64 (64:ff9b::/96, e.g. on IPv6-only cloud networks), IPv4-translated
+# and the deprecated IPv4-compatible form.
+_EMBEDDING_IPV4 = tuple(
+    ipaddress.ip_network(prefix) for prefix in ("64:ff9b::/96", "::ffff:0:0:0/96", "::/96")
+)
 
 
 def _refused_kind(address: str) -> str | None:
@@ -117,6 +123,8 @@ def _refused_kind(address: str) -> str | None:
             ip = ip.ipv4_mapped
         elif ip.sixtofour is not None:
             ip = ip.sixtofour
+        elif any(ip in net for net in _EMBEDDING_IPV4) and int(ip) > 1:  # not :: or ::1
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
@@ -313,8 +321,13 @@ def install_urllib3_guard() -> None:
 
 @contextmanager
 def checked_connections(policy: NetworkPolicy) -> Iterator[ConnectionReport]:
-    """Apply `policy` to every urllib3 connection opened in this context (and its copies)."""
-    install_urllib3_guard()
+    """Apply `policy` to every urllib3 connection opened in this context (and its copies).
+
+    The guard is installed only for a policy that checks: should a future
+    urllib3 not take it, email and chat targets still go out.
+    """
+    if policy.check_addresses:
+        install_urllib3_guard()
     report = ConnectionReport()
     token = _active.set((policy, report))
     try:

@@ -134,7 +134,7 @@ def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
     children = [subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL) for cmd in commands]
     deaths: list[float] = []
     try:
-        while not stop.wait(0.5) and _restart_dead(children, commands, env, deaths):
+        while not stop.wait(0.5) and _restart_dead(children, commands, env, deaths, stop):
             pass
         # Beat (the last child) first, so nothing new is queued while the worker drains.
         for command, child in reversed(list(zip(commands, children, strict=True))):
@@ -153,11 +153,14 @@ def _restart_dead(
     commands: list[list[str]],
     env: dict[str, str],
     deaths: list[float],
+    stop: threading.Event,
 ) -> bool:
     """Start again each child that exited; False when they die too often to go on."""
     for index, child in enumerate(children):
         if child.poll() is None:
             continue
+        if stop.is_set():
+            return False  # a child exiting on the user's Ctrl-C is not restarted
         now = time.monotonic()
         deaths[:] = [t for t in deaths if now - t < RESTART_WINDOW] + [now]
         role = _role(commands[index])

@@ -13,6 +13,7 @@ import itertools
 import logging
 import random
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -21,14 +22,15 @@ import redis
 from celery import Task
 
 from worker import metrics
-from worker.celery_app import MAX_COUNTDOWN, TASK_TIME_LIMIT, VISIBILITY_TIMEOUT, app
-from worker.config import Config
+from worker.celery_app import MAX_COUNTDOWN, VISIBILITY_TIMEOUT, app
+from worker.config import Config, Source
 from worker.delivery import deliver, delivery_lease
 from worker.digest import close_digests
 from worker.errors import FetchError
 from worker.fetch import FetchLimits, HostBusy, make_client, origin_of
 from worker.health import watch_health
 from worker.live_config import LiveConfig
+from worker.models import Article, FeedEntry
 from worker.pipeline import (
     SOURCE_BACKOFF,
     build_article,
@@ -40,6 +42,7 @@ from worker.pipeline import (
     record_poll,
 )
 from worker.runtime import config_dir, get_store
+from worker.store import Store
 
 __all__ = ["MAX_STARTS", "GuardedTask", "deliver_task", "fan_out", "poll", "process", "tick"]
 
@@ -103,7 +106,15 @@ MAX_STARTS = 5
 
 
 class GuardedTask(Task):  # type: ignore[misc]  # Celery ships no type hints
-    """A task that counts its starts in Redis and refuses to run a poison message."""
+    """A task that counts its starts in Redis and refuses to run a poison message.
+
+    A task may name a `safe_variant`: what to run instead once the message
+    came back too often, before it is set aside for good. All tasks in flight
+    die with a crashing worker and are counted with the culprit, so an
+    innocent one must still get its work done.
+    """
+
+    safe_variant: Callable[..., None] | None = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
@@ -111,18 +122,16 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery ships no type hints
             store = get_store()
             try:
                 starts = store.count_start(
-                    request.id, request.retries, (MAX_STARTS + 1) * VISIBILITY_TIMEOUT
+                    request.id, request.retries, (2 * MAX_STARTS + 1) * VISIBILITY_TIMEOUT
                 )
             except redis.RedisError:
                 starts = 1  # count nothing rather than block work during an outage
             if starts > MAX_STARTS:
-                log.error(
-                    "task=%s id=%s args=%s came back after %d starts; set aside",
-                    self.name,
-                    request.id,
-                    args,
-                    starts - 1,
-                )
+                what = f"task={self.name} id={request.id} args={args} started {starts} times"
+                if self.safe_variant is not None and starts <= 2 * MAX_STARTS:
+                    log.error("%s; running its safe variant", what)
+                    return self.safe_variant(*args, **kwargs)
+                log.error("%s; set aside", what)
                 store.set_aside(self.name, request.id, args, time.time())
                 return None
         return super().__call__(*args, **kwargs)
@@ -158,7 +167,10 @@ def poll(source_id: str) -> None:
         log.info("source=%s: no longer configured, poll dropped", source_id)
         return
     store = get_store()
-    with store.lock(f"poll:{source_id}", ttl=TASK_TIME_LIMIT) as taken:
+    # As long as the lease: longer than any poll (three requests at most),
+    # and about gone when the broker hands a dead worker's poll to another
+    # (if not, the next interval's claim polls the source).
+    with store.lock(f"poll:{source_id}", ttl=VISIBILITY_TIMEOUT) as taken:
         if not taken:
             log.info("source=%s: a poll is already running, this one is dropped", source_id)
             return
@@ -213,9 +225,11 @@ def fan_out(article_ids: list[str]) -> None:
             process.apply_async((article_id,), producer=producer)
 
 
-@app.task(name="wirewatch.process", bind=True, base=GuardedTask, **REDIS_OUTAGE_RETRY)
-def process(self: Task, article_id: str) -> None:
-    """Fetch and extract the article, match it, and put its alerts in the outbox."""
+ArticleBuilder = Callable[[str, FeedEntry, Source, Config, Store], Article | None]
+
+
+def _process_entry(article_id: str, build: ArticleBuilder) -> None:
+    """Build the article of a waiting entry, match it, and put its alerts in the outbox."""
     store = get_store()
     data = store.get_entry(article_id)
     config = _config()
@@ -225,22 +239,9 @@ def process(self: Task, article_id: str) -> None:
     if source is None:
         store.drop_entry(article_id)
         return
-    entry = entry_from_json(data)
-    limits = fetch_limits(config)
-    try:
-        article = build_article(article_id, entry, source, _client(limits), limits, store)
-    except HostBusy as exc:
-        # Not a failure of the page: a fresh task (not a retry) waits for the host.
-        process.apply_async((article_id,), countdown=_host_wait(exc.retry_after))
-        return
-    except FetchError as exc:
-        metrics.count(store, "wirewatch_fetch_errors", kind=exc.kind)
-        if exc.kind not in _FINAL_KINDS and self.request.retries < PAGE_RETRIES:
-            countdown = min(30 * 2**self.request.retries * random.uniform(0.5, 1.5), MAX_COUNTDOWN)
-            log.info("article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc)
-            raise self.retry(countdown=countdown, exc=exc) from exc
-        log.warning("article=%s page unreachable, using the feed's text: %s", article_id, exc)
-        article = fallback_article(article_id, entry, source)
+    article = build(article_id, entry_from_json(data), source, config, store)
+    if article is None:
+        return  # the build re-scheduled itself
     matches, deliveries = process_article(article, source, config, store, time.time())
     metrics.count(store, "wirewatch_articles")
     for match in matches:
@@ -257,15 +258,64 @@ def process(self: Task, article_id: str) -> None:
     )
 
 
+def _from_the_feed(article_id: str) -> None:
+    """process() for a message that kept killing its worker: the page is the
+    likely culprit (a parser crash, a page that exhausts memory), so the
+    article is made from the feed's own text and still matched and alerted."""
+
+    def build(
+        article_id: str, entry: FeedEntry, source: Source, _config: Config, _store: Store
+    ) -> Article:
+        return fallback_article(article_id, entry, source)
+
+    _process_entry(article_id, build)
+
+
+@app.task(
+    name="wirewatch.process",
+    bind=True,
+    base=GuardedTask,
+    safe_variant=staticmethod(_from_the_feed),
+    **REDIS_OUTAGE_RETRY,
+)
+def process(self: Task, article_id: str) -> None:
+    """Fetch and extract the article, match it, and put its alerts in the outbox."""
+
+    def build(
+        article_id: str, entry: FeedEntry, source: Source, config: Config, store: Store
+    ) -> Article | None:
+        limits = fetch_limits(config)
+        try:
+            return build_article(article_id, entry, source, _client(limits), limits, store)
+        except HostBusy as exc:
+            # Not a failure of the page: a fresh task (not a retry) waits for the host.
+            process.apply_async((article_id,), countdown=_host_wait(exc.retry_after))
+            return None
+        except FetchError as exc:
+            metrics.count(store, "wirewatch_fetch_errors", kind=exc.kind)
+            retries = self.request.retries
+            if exc.kind not in _FINAL_KINDS and retries < PAGE_RETRIES:
+                countdown = min(30 * 2**retries * random.uniform(0.5, 1.5), MAX_COUNTDOWN)
+                log.info(
+                    "article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc
+                )
+                raise self.retry(countdown=countdown, exc=exc) from exc
+            log.warning("article=%s page unreachable, using the feed's text: %s", article_id, exc)
+            return fallback_article(article_id, entry, source)
+
+    _process_entry(article_id, build)
+
+
 @app.task(name="wirewatch.deliver", base=GuardedTask, **REDIS_OUTAGE_RETRY)
 def deliver_task(key: str) -> None:
     config = _config()
     if config is None:
         return
     store = get_store()
-    # Held as long as the outbox lease, so no second sender starts while this
-    # one still tries to record a sent message through a Redis outage.
-    with store.lock(f"deliver:{key}", ttl=delivery_lease(config.settings)) as taken:
+    # Held for most of the outbox lease, so no second sender starts while this
+    # one still sends or records; and free again when the tick takes a
+    # delivery whose task vanished, or that retake would find it held.
+    with store.lock(f"deliver:{key}", ttl=0.9 * delivery_lease(config.settings)) as taken:
         if not taken:
             return  # another worker is sending this very delivery
         outcome = deliver(key, config, store, time.time())

@@ -216,7 +216,7 @@ def _poll_all(
         def one(source: Source) -> _Polled:
             progress.advance(0, label=f"{source.id}: fetching")
             if store is None:
-                outcome = poll_source(source, config, None, client, gate=gate)
+                outcome = _poll_when_host_free(source, config, None, client, gate)
                 result = _Polled(source, outcome)
                 _articles(result, config, None, client, limits, gate, progress)
             else:
@@ -226,6 +226,24 @@ def _poll_all(
 
         with ThreadPoolExecutor(max_workers=min(_PARALLEL_SOURCES, len(sources))) as pool:
             return list(pool.map(one, sources))
+
+
+_HOST_BUSY_PATIENCE = 120.0
+
+
+def _poll_when_host_free(
+    source: Source, config: Config, store: Store | None, client: httpx.Client, gate: HostGate
+) -> PollOutcome:
+    """poll_source, waiting while the host is busy (other sources of it, or the
+    worker): a busy host is politeness at work, not a failure of the source.
+    A host that asked for a long pause (Retry-After) is given up after two
+    minutes, and then still not counted against the source."""
+    deadline = time.monotonic() + _HOST_BUSY_PATIENCE
+    while True:
+        outcome = poll_source(source, config, store, client, gate=gate)
+        if outcome.result != "host-busy" or time.monotonic() > deadline:
+            return outcome
+        time.sleep(min(outcome.retry_after or 1.0, 10.0))
 
 
 def _record_poll(
@@ -244,7 +262,9 @@ def _record_poll(
             )
             return _Polled(source, busy)
         now = time.time()
-        outcome = poll_source(source, config, store, client, gate=store)
+        outcome = _poll_when_host_free(source, config, store, client, store)
+        if outcome.result == "host-busy":
+            return _Polled(source, outcome)  # not the source's fault: nothing to record
         store.record_claim(source.id, now)
         metrics.count(store, "wirewatch_polls", result=outcome.result)
         result = _Polled(source, outcome)
