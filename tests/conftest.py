@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -57,3 +58,12 @@ def smtp() -> Iterator[SmtpReceiver]:
     """A real SMTP server on loopback collecting what wirewatch sends."""
     with SmtpReceiver() as receiver:
         yield receiver
+
+
+@pytest.fixture
+def loopback_config(tmp_path: Path) -> Path:
+    """A config folder with settings.yaml alone, for commands that fetch from loopback."""
+    directory = tmp_path / "config"
+    directory.mkdir()
+    (directory / "settings.yaml").write_text("allow_private_networks: true\n")
+    return directory

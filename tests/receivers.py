@@ -120,8 +120,8 @@ class _SmtpHandler:
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         self.recipients_offered += 1
-        while not self.open.is_set():
-            await asyncio.sleep(0.05)
+        if not self.open.is_set():
+            await asyncio.get_running_loop().run_in_executor(None, self.open.wait)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -181,6 +181,7 @@ class SmtpReceiver(_Receiver[EmailMessage]):
         raise RuntimeError("could not start the SMTP receiver")
 
     def stop(self) -> None:
+        self.release()  # a held session would keep the server's loop from closing
         if self._controller is not None:
             self._controller.stop()
             self._controller = None

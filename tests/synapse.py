@@ -17,13 +17,9 @@ context manager:
 
 from __future__ import annotations
 
-import ctypes
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -32,6 +28,7 @@ import httpx
 import yaml
 
 from tests.waiting import wait_until
+from worker.embedded_redis import _die_with_parent, _free_port
 
 __all__ = ["SERVER_NAME", "Synapse"]
 
@@ -39,20 +36,6 @@ SERVER_NAME = "localhost"
 # Far above anything a test does; Synapse's defaults (a few messages, logins
 # and registrations per IP) would make a busy test fail with 429.
 _UNLIMITED = {"per_second": 1000, "burst_count": 1000}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
-    # Linux: if pytest itself is killed, the kernel stops Synapse too, so no
-    # homeserver outlives the run holding its port.
-    if sys.platform.startswith("linux"):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _config(directory: Path, port: int) -> dict[str, Any]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.receivers import SmtpReceiver, WebhookReceiver, closed_port
+from tests.wirewatch_process import run_cli
 from worker.config import Config, load_config
 from worker.delivery import deliver
 from worker.embedded_redis import EmbeddedRedis
@@ -19,7 +19,6 @@ from worker.models import Article
 from worker.pipeline import match_article, record_matches
 from worker.store import Store
 
-PROJECT = Path(__file__).resolve().parents[1]
 SECRET = "Pa55-w0rd-XYZZY"
 
 
@@ -30,15 +29,7 @@ def wirewatch(
     env.update(WIREWATCH_CONFIG=str(config), HOOK_PASSWORD=SECRET)
     if redis_url:
         env["REDIS_URL"] = redis_url
-    return subprocess.run(
-        [sys.executable, "-m", "worker", *args],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, env=env)
 
 
 def write_config(directory: Path, apprise: str) -> Config:

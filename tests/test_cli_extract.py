@@ -28,15 +28,6 @@ def site() -> Iterator[Site]:
         yield served
 
 
-@pytest.fixture
-def loopback_config(tmp_path: Path) -> Path:
-    # Only settings.yaml is read; the test site lives on loopback.
-    directory = tmp_path / "config"
-    directory.mkdir()
-    (directory / "settings.yaml").write_text("allow_private_networks: true\n")
-    return directory
-
-
 def test_file_as_json() -> None:
     result = run(str(GRAIN), "--json")
     assert result.exit_code == 0, result.output

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.receivers import WebhookReceiver
+from tests.wirewatch_process import run_cli
 from worker.config import Config, load_config
 from worker.dedup import (
     NUM_PERM,
@@ -35,8 +34,6 @@ from worker.embedded_redis import EmbeddedRedis
 from worker.models import Article
 from worker.pipeline import compiled_rules, match_article, record_matches
 from worker.store import Store
-
-PROJECT = Path(__file__).resolve().parents[1]
 
 STORY = (
     "Russia has begun delivering S-300 air defence systems to Iran, the defence ministry in "
@@ -245,7 +242,7 @@ def test_concurrent_workers_alert_once(
 def test_lookup_cost_does_not_grow_with_the_index(own_redis: EmbeddedRedis) -> None:
     """With thousands of unrelated articles indexed, a lookup reads a fixed number of
     buckets and finds no false candidates to verify."""
-    index = NearDuplicates(Store.from_url(own_redis.url).redis)
+    index = NearDuplicates(Store.from_url(own_redis.url))
     rng = random.Random(7)
     vocabulary = [f"w{i}" for i in range(20000)]
     for n in range(1500):
@@ -269,27 +266,14 @@ def test_wirewatch_alerts_shows_also_reported_by(
     process(ORIGINAL, config, store, now)
     process(REUTERS, config, store, now + 1)
     env = {"REDIS_URL": own_redis.url, "WIREWATCH_CONFIG": str(tmp_path / "config")}
-    run = subprocess.run(
-        [sys.executable, "-m", "worker", "alerts", "--json"],
-        cwd=PROJECT,
-        env={**_base_env(), **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    run = run_cli("alerts", "--json", env={**_base_env(), **env}, timeout=60)
+    assert run.returncode == 0, run.stderr
     [record] = [json.loads(line) for line in run.stdout.splitlines()]
     assert record["also_reported_by"] == ["Reuters"]
     assert record["title"] == ORIGINAL.title
-    text = subprocess.run(
-        [sys.executable, "-m", "worker", "alerts"],
-        cwd=PROJECT,
-        env={**_base_env(), **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout
+    listing = run_cli("alerts", env={**_base_env(), **env}, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    text = listing.stdout
     assert "also reported by: Reuters" in text
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import subprocess
-import sys
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.wirewatch_process import run_cli
 from worker.cli import main
 
 ARTICLE_HTML = """<!doctype html>
@@ -147,15 +147,6 @@ def page_url() -> Iterator[str]:
         server.server_close()
 
 
-@pytest.fixture
-def loopback_config(tmp_path: Path) -> Path:
-    # Only settings.yaml is read; the test page lives on loopback.
-    directory = tmp_path / "config"
-    directory.mkdir()
-    (directory / "settings.yaml").write_text("allow_private_networks: true\n")
-    return directory
-
-
 def test_url_is_fetched_and_extracted(page_url: str, loopback_config: Path) -> None:
     code, out, _ = run("moscow AND tehran", page_url, "--config", str(loopback_config))
     assert code == 0
@@ -240,13 +231,6 @@ def test_batch_needs_both_files(tmp_path: Path) -> None:
 
 def test_installed_command_runs() -> None:
     # The real entry point, outside CliRunner: exit codes reach the shell.
-    result = subprocess.run(
-        [sys.executable, "-m", "worker", "match", "iran", "-"],
-        input="Talks with Iran",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("match", "iran", "-", env=os.environ, stdin="Talks with Iran", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "[[Iran]]" in result.stdout

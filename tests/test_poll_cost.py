@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 import threading
 from collections.abc import Callable, Iterator
@@ -18,7 +16,7 @@ import pytest
 
 from tests.newsroom import GRAIN, S300, Newsroom
 from tests.web import Site
-from tests.wirewatch_process import PROJECT
+from tests.wirewatch_process import run_cli
 from worker import pipeline
 from worker.config import Config, load_config
 from worker.fetch import make_client
@@ -157,15 +155,8 @@ ITEM = '<article class="news"><a href="/news/{slug}"><h2>{title}</h2></a></artic
 
 def status_json(config_dir: Path, redis_url: str) -> dict[str, Any]:
     env = {**os.environ, "REDIS_URL": redis_url, "WIREWATCH_CONFIG": str(config_dir)}
-    result = subprocess.run(
-        [sys.executable, "-m", "worker", "status", "--json"],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_cli("status", "--json", env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
     return report
 

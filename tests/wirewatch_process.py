@@ -6,9 +6,26 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str], stdin: str = "", timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python -m worker ARGS` in a subprocess, with exactly `env`, as a shell runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "worker", *args],
+        cwd=PROJECT,
+        env=dict(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 class Wirewatch:
@@ -42,15 +59,7 @@ class Wirewatch:
         )
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "worker", *args],
-            cwd=PROJECT,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        return run_cli(*args, env=self.env(), timeout=timeout)
 
     def stop(self, timeout: float = 90) -> int:
         assert self.process is not None

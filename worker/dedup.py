@@ -25,17 +25,14 @@ import hashlib
 import logging
 import random
 import re
-import secrets
-import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
-import redis
-
 from worker.models import Article
+from worker.store import Store
 
 __all__ = [
     "NUM_PERM",
@@ -92,14 +89,6 @@ table.insert(also, ARGV[3])
 redis.call('HSET', KEYS[2], 'also', cjson.encode(also))
 return 1
 """
-
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
-
 
 # ---------------------------------------------------------------- pure part
 
@@ -201,10 +190,10 @@ def _text(value: object) -> str:
 class NearDuplicates:
     """The LSH index of alerted articles and the "folded into" records, in Redis."""
 
-    def __init__(self, client: redis.Redis) -> None:
-        self.redis = client
-        self._fold = client.register_script(_FOLD)
-        self._release = client.register_script(_RELEASE)
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.redis = store.redis
+        self._fold = store.redis.register_script(_FOLD)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -213,20 +202,10 @@ class NearDuplicates:
         The TTL frees it from a crashed holder. If it cannot be had in time
         the block runs anyway: a repeated alert is better than a lost one.
         """
-        key = f"{P}lock:dedup"
-        token = secrets.token_hex(8)
-        deadline = time.monotonic() + _LOCK_WAIT
-        taken = False
-        while not (taken := bool(self.redis.set(key, token, nx=True, px=int(_LOCK_TTL * 1000)))):
-            if time.monotonic() > deadline:
+        with self.store.lock("dedup", ttl=_LOCK_TTL, wait=_LOCK_WAIT) as taken:
+            if not taken:
                 log.warning("near-duplicate lock not free after %.0fs; going on", _LOCK_WAIT)
-                break
-            time.sleep(0.01)
-        try:
             yield
-        finally:
-            if taken:
-                self._release(keys=[key], args=[token])
 
     def candidates(self, sig: Signature, threshold: float, since: float, exclude: str) -> list[str]:
         """Articles indexed since `since` that share an LSH bucket with `sig`."""
@@ -330,7 +309,7 @@ class Duplicates:
 @contextmanager
 def near_duplicates(
     article: Article,
-    client: redis.Redis,
+    store: Store,
     *,
     threshold: float,
     window: float,
@@ -341,7 +320,7 @@ def near_duplicates(
     The caller creates or folds its alerts inside the block, so that the next
     copy, waiting for the lock, sees them.
     """
-    index = NearDuplicates(client)
+    index = NearDuplicates(store)
     sig = signature(shingles(document_text(article)))
     with index.exclusive():
         found = index.similar(sig, threshold, now - window, exclude=article.id)

@@ -338,9 +338,7 @@ def record_matches(
     near = config.settings.near_duplicate
     window = near.window.total_seconds()
     source = config.source(article.source_id)
-    with near_duplicates(
-        article, store.redis, threshold=near.threshold, window=window, now=now
-    ) as dupes:
+    with near_duplicates(article, store, threshold=near.threshold, window=window, now=now) as dupes:
         for match in matches:
             rule = rules[match.rule_id]
             original = dupes.original_alert(rule.id)

@@ -253,14 +253,19 @@ class Store:
     # -- locks -------------------------------------------------------------
 
     @contextmanager
-    def lock(self, name: str, ttl: float) -> Iterator[bool]:
-        """Hold `ww:lock:{name}` for the block if free; yields whether it was taken.
+    def lock(self, name: str, ttl: float, wait: float = 0.0) -> Iterator[bool]:
+        """Hold `ww:lock:{name}` for the block if free (or freed within `wait`
+        seconds); yields whether it was taken.
 
         The TTL bounds how long a crashed holder can keep others out.
         """
         key = f"{P}lock:{name}"
         token = secrets.token_hex(8)
-        taken = bool(self.redis.set(key, token, nx=True, px=int(ttl * 1000)))
+        deadline = time.monotonic() + wait
+        while not (taken := bool(self.redis.set(key, token, nx=True, px=int(ttl * 1000)))):
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.01)  # a holder's block is short: poll rather than subscribe
         try:
             yield taken
         finally:
