@@ -49,7 +49,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from worker.embedded_redis import EmbeddedRedis  # noqa: E402
+from worker.service.embedded_redis import EmbeddedRedis  # noqa: E402
 from worker.store import Store  # noqa: E402
 
 WORDS = [
@@ -322,7 +322,7 @@ def main() -> None:
         sampler = MemorySampler(psutil.Process(process.pid))
         sampler.start()
         try:
-            while store.last_heartbeat() is None:
+            while store.sources.last_heartbeat() is None:
                 if process.poll() is not None:
                     raise SystemExit((work / "wirewatch.log").read_text())
                 time.sleep(0.05)
@@ -339,7 +339,7 @@ def main() -> None:
             time.sleep(args.backlog_window)
             window = time.time() - window_start
             rate = (store.redis.zcard("ww:archive") - archived) / window
-            pending = store.queue_depth("articles")
+            pending = store.guard.queue_depth("articles")
             print(f"articles:    {rate:6.1f} processed/s, {pending} tasks still queued", flush=True)
 
             # What a beat restart does: every source is due at the next tick.

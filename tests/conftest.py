@@ -10,7 +10,7 @@ import redis
 from tests.newsroom import Newsroom
 from tests.receivers import SmtpReceiver
 from tests.web import Site
-from worker.embedded_redis import EmbeddedRedis
+from worker.service.embedded_redis import EmbeddedRedis
 
 # Point this at a Redis server to run the tests that use REDIS_URL against it
 # (its database is flushed); unset, each such test starts a server of its own,

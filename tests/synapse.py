@@ -28,7 +28,7 @@ import httpx
 import yaml
 
 from tests.waiting import wait_until
-from worker.embedded_redis import _die_with_parent, _free_port
+from worker.service.embedded_redis import _die_with_parent, _free_port
 
 __all__ = ["SERVER_NAME", "Synapse"]
 

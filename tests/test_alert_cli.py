@@ -13,10 +13,10 @@ from pathlib import Path
 from tests.receivers import SmtpReceiver, WebhookReceiver, closed_port
 from tests.wirewatch_process import run_cli
 from worker.config import Config, load_config
-from worker.delivery import deliver
-from worker.embedded_redis import EmbeddedRedis
 from worker.models import Article
 from worker.pipeline import match_article, record_matches
+from worker.pipeline.delivery import deliver
+from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
 SECRET = "Pa55-w0rd-XYZZY"
@@ -103,7 +103,7 @@ def test_alerts_lists_recent_alerts_per_rule_with_final_failures(
         s300 = article("s300", "Russia delivers S-300 to Iran", "S-300 systems reach Iran.")
         fresh = article("fresh", "US widens sanctions list", "More sanctions on shipping firms.")
         for art, moment in ((old, now - 3 * 86400), (s300, now - 600), (fresh, now - 60)):
-            store.archive_article(art, moment, 30 * 86400)
+            store.archive.put(art, moment, 30 * 86400)
             keys = record_matches(
                 art, match_article(art, config.rules, config), config, store, moment
             )
@@ -111,7 +111,7 @@ def test_alerts_lists_recent_alerts_per_rule_with_final_failures(
                 deliver(key, config, store, moment)
         # The failing target's retries run out: the delivery fails for good.
         retry_for = config.settings.delivery_retry_for.total_seconds()
-        for key in store.take_due_deliveries(now + retry_for + 3600, 300):
+        for key in store.outbox.take_due(now + retry_for + 3600, 300):
             deliver(key, config, store, now + retry_for + 3600)
         hook.wait_for(3)
 

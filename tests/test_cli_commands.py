@@ -25,8 +25,8 @@ from click.testing import CliRunner
 from tests.newsroom import GRAIN, S300, S400, Newsroom, write_site_config
 from tests.receivers import closed_port
 from worker.cli import main
-from worker.embedded_redis import EmbeddedRedis
-from worker.runtime import EMBEDDED_URL_FILE
+from worker.service.embedded_redis import EmbeddedRedis
+from worker.service.runtime import EMBEDDED_URL_FILE
 from worker.store import Store
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -321,7 +321,7 @@ def test_state_commands_read_a_stopped_run_and_use_a_live_one(
     url = live.start()
     try:
         (data / EMBEDDED_URL_FILE).write_text(url + "\n")
-        Store.from_url(url).heartbeat(datetime.now().timestamp())
+        Store.from_url(url).sources.heartbeat(datetime.now().timestamp())
         status, health = side_by_side((["status", "--json"], env), (["health", "--json"], env))
         assert status.returncode == 0, status.stderr
         assert [s["result"] for s in json_lines(status)[0]["sources"]] == ["ok", None]

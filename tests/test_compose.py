@@ -21,7 +21,7 @@ import redis
 import yaml
 
 from tests.waiting import wait_until
-from worker.embedded_redis import _free_port, _redis_server_binary
+from worker.service.embedded_redis import _free_port, _redis_server_binary
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCHEMA = PROJECT.parent / "shared" / "schemas" / "compose-spec.json"

@@ -20,7 +20,9 @@ import pytest
 from tests.receivers import WebhookReceiver
 from tests.wirewatch_process import run_cli
 from worker.config import Config, load_config
-from worker.dedup import (
+from worker.models import Article
+from worker.pipeline import compiled_rules, match_article, record_matches
+from worker.pipeline.dedup import (
     NUM_PERM,
     NearDuplicates,
     band_keys,
@@ -29,10 +31,8 @@ from worker.dedup import (
     signature,
     similarity,
 )
-from worker.delivery import deliver
-from worker.embedded_redis import EmbeddedRedis
-from worker.models import Article
-from worker.pipeline import compiled_rules, match_article, record_matches
+from worker.pipeline.delivery import deliver
+from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
 STORY = (
@@ -139,7 +139,7 @@ def make_config(directory: Path, hook: WebhookReceiver, extra_rules: str = "") -
 
 
 def process(article: Article, config: Config, store: Store, now: float) -> list[str]:
-    store.archive_article(article, now, 86400 * 30)
+    store.archive.put(article, now, 86400 * 30)
     matches = match_article(article, config.rules, config)
     keys = record_matches(article, matches, config, store, now)
     for key in keys:
@@ -167,8 +167,8 @@ def test_copies_alert_once_and_are_recorded_on_the_first_alert(
 
     hook.wait_for(1)
     assert len(hook.items) == 1
-    assert store.also_reported_by(f"s300-iran:{ORIGINAL.id}") == ["Reuters", "AP News"]
-    assert store.get_alert(f"s300-iran:{REUTERS.id}") is None
+    assert store.alerts.also_reported_by(f"s300-iran:{ORIGINAL.id}") == ["Reuters", "AP News"]
+    assert store.alerts.get(f"s300-iran:{REUTERS.id}") is None
 
 
 def test_a_copy_from_the_same_source_is_not_listed_as_another_reporter(
@@ -179,7 +179,7 @@ def test_a_copy_from_the_same_source_is_not_listed_as_another_reporter(
     process(ORIGINAL, config, store, 1_000_000.0)
     republished = copy("a-wire-2", "wire", ORIGINAL.title + " (updated)", ORIGINAL.body)
     assert process(republished, config, store, 1_000_060.0) == []
-    assert store.also_reported_by(f"s300-iran:{ORIGINAL.id}") == []
+    assert store.alerts.also_reported_by(f"s300-iran:{ORIGINAL.id}") == []
 
 
 def test_a_different_story_and_another_rule_still_alert(

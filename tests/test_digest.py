@@ -15,11 +15,11 @@ import pytest
 
 from tests.receivers import SmtpReceiver, WebhookReceiver
 from worker.config import Config, load_config
-from worker.delivery import deliver
-from worker.digest import close_digests
-from worker.embedded_redis import EmbeddedRedis
 from worker.models import Article
 from worker.pipeline import match_article, record_matches
+from worker.pipeline.delivery import deliver, deliveries_of
+from worker.pipeline.digest import close_digests
+from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -108,7 +108,7 @@ def make_config(directory: Path, urls: list[str]) -> Config:
 
 
 def record(store: Store, config: Config, art: Article, now: float) -> list[str]:
-    store.archive_article(art, now, 30 * 86400)
+    store.archive.put(art, now, 30 * 86400)
     return record_matches(art, match_article(art, config.rules, config), config, store, now)
 
 
@@ -193,7 +193,7 @@ def test_digests_per_window_per_target_across_redis_restarts(
     assert "CET" in text  # published times in the configured zone
     assert "4 alerts" in hook.items[1]["title"]
     # `wirewatch alerts` shows a digest alert's delivery: the digest's, per target.
-    carried = store.deliveries_of(f"s300:{S300_A.id}", [t.id for t in config.targets])
+    carried = deliveries_of(store, f"s300:{S300_A.id}", [t.id for t in config.targets])
     assert [d.state for d in carried] == ["sent", "sent"]
     assert {d.kind for d in carried} == {"digest"}
     assert S300_B.title in hook.items[1]["message"]
@@ -212,7 +212,7 @@ def test_digests_per_window_per_target_across_redis_restarts(
     # Nothing is left over, and nothing is sent twice.
     assert close_digests(config, store, at("18:00")) == []
     assert close_digests(config, store, at("08:00", day=25)) == []
-    assert store.outbox_size() == 0
+    assert store.outbox.size() == 0
     assert len(smtp.items) == 3 and len(hook.items) == 3
 
 

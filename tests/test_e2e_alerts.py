@@ -21,7 +21,7 @@ from tests.test_e2e_pipeline import text_part
 from tests.waiting import wait_until
 from tests.web import Site
 from tests.wirewatch_process import Wirewatch
-from worker.embedded_redis import EmbeddedRedis
+from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
 pytestmark = pytest.mark.e2e
@@ -77,7 +77,7 @@ def test_digest_is_sent_at_its_time_grouped_by_rule(
         wirewatch.start()
         try:
             wait_until(
-                lambda: all(store.digest_pending(r) for r in ("s300-iran", "grain")),
+                lambda: all(store.digests.pending(r) for r in ("s300-iran", "grain")),
                 60,
                 "both alerts waiting for the digest",
             )
@@ -86,10 +86,12 @@ def test_digest_is_sent_at_its_time_grouped_by_rule(
             settings = (config / "settings.yaml").read_text()
             (config / "settings.yaml").write_text(settings.replace(hhmm(earlier), hhmm(now)))
             [mail] = smtp.wait_for(1, timeout=60)
-            wait_until(lambda: store.outbox_size() == 0, 30, "the digest marked sent")
+            wait_until(lambda: store.outbox.size() == 0, 30, "the digest marked sent")
             # Later ticks send no second digest for the same window.
-            beat = store.last_heartbeat() or 0
-            wait_until(lambda: (store.last_heartbeat() or 0) > beat + 3, 30, "three more ticks")
+            beat = store.sources.last_heartbeat() or 0
+            wait_until(
+                lambda: (store.sources.last_heartbeat() or 0) > beat + 3, 30, "three more ticks"
+            )
             assert len(smtp.items) == 1
         finally:
             if wirewatch.alive():
@@ -136,7 +138,7 @@ def test_down_and_failing_targets_get_each_alert_once_and_secrets_never_show(
             down_since = time.monotonic()
             wait_until(
                 lambda: (
-                    len(pending := store.undelivered()) == 4
+                    len(pending := store.outbox.undelivered()) == 4
                     and all(d.attempts >= 3 for d in pending)
                 ),
                 240,
@@ -147,7 +149,7 @@ def test_down_and_failing_targets_get_each_alert_once_and_secrets_never_show(
                 smtp.wait_for(2, timeout=240)  # the fourth attempt comes 90-150 s later
                 wait_until(
                     lambda: (
-                        len(pending := store.undelivered()) == 2
+                        len(pending := store.outbox.undelivered()) == 2
                         and all(d.attempts >= 4 for d in pending)
                     ),
                     240,

@@ -54,7 +54,7 @@ def by_subject(smtp: SmtpReceiver) -> dict[str, email.message.EmailMessage]:
 
 def settled(store: Store, articles: int) -> bool:
     """All published articles processed and nothing left to deliver."""
-    return store.redis.zcard("ww:archive") >= articles and store.outbox_size() == 0
+    return store.redis.zcard("ww:archive") >= articles and store.outbox.size() == 0
 
 
 @pytest.fixture(params=["redis-url", "embedded"])

@@ -19,7 +19,7 @@ from tests.receivers import SmtpReceiver
 from tests.test_e2e_pipeline import by_subject, settled, write_config
 from tests.waiting import wait_until
 from tests.wirewatch_process import Wirewatch
-from worker.embedded_redis import EmbeddedRedis
+from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
 pytestmark = pytest.mark.e2e
@@ -103,10 +103,12 @@ def test_sigterm_with_a_task_in_flight_finishes_or_requeues_it(
     running.process = None
 
     store = Store.from_url(own_redis.url)
-    last_tick = store.last_heartbeat()
+    last_tick = store.sources.last_heartbeat()
     running.start()
     smtp.wait_for(2, timeout=120)
-    wait_until(lambda: store.last_heartbeat() != last_tick, 60, "the restarted worker to tick")
+    wait_until(
+        lambda: store.sources.last_heartbeat() != last_tick, 60, "the restarted worker to tick"
+    )
     wait_until(lambda: settled(store, 2), 60, "everything delivered")
     assert set(by_subject(smtp)) == {f"s300-iran: {S300.title}", f"s300-iran: {S400.title}"}
     assert len(smtp.items) == 2
@@ -174,12 +176,12 @@ def test_a_task_that_keeps_coming_back_is_set_aside(
     running: Wirewatch, own_redis: EmbeddedRedis
 ) -> None:
     """A message whose every start kills its worker comes back after each lease.
-    After five starts (worker.tasks.MAX_STARTS) an article is made from the
+    After five starts (worker.service.tasks.MAX_STARTS) an article is made from the
     feed's text instead of its page, five times more at most; any other task,
     or an article that still comes back, is set aside and shown by `status`."""
     running.start()
     store = Store.from_url(own_redis.url)
-    wait_until(lambda: store.last_heartbeat() is not None, 60, "the worker to tick")
+    wait_until(lambda: store.sources.last_heartbeat() is not None, 60, "the worker to tick")
     broker = Celery(broker=own_redis.url)
 
     def deliveries_of_one_message(task: str, task_id: str, times: int) -> None:
@@ -192,9 +194,9 @@ def test_a_task_that_keeps_coming_back_is_set_aside(
 
     deliveries_of_one_message("wirewatch.deliver", "poison-deliver", 8)
     deliveries_of_one_message("wirewatch.process", "poison-article", 10)
-    assert [t["id"] for t in store.set_aside_tasks()] == ["poison-deliver"]
+    assert [t["id"] for t in store.guard.set_aside_tasks()] == ["poison-deliver"]
     deliveries_of_one_message("wirewatch.process", "poison-article", 1)  # the 11th start
-    set_aside = {t["id"]: t for t in store.set_aside_tasks()}
+    set_aside = {t["id"]: t for t in store.guard.set_aside_tasks()}
     assert set(set_aside) == {"poison-deliver", "poison-article"}
     assert (set_aside["poison-deliver"]["task"], set_aside["poison-deliver"]["args"]) == (
         "wirewatch.deliver",

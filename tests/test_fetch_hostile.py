@@ -32,8 +32,6 @@ from tests.waiting import wait_until
 from tests.web import Site
 from tests.wirewatch_process import Wirewatch
 from worker.config import Config, load_config
-from worker.delivery import deliver
-from worker.embedded_redis import EmbeddedRedis
 from worker.errors import FetchError
 from worker.fetch import (
     FetchLimits,
@@ -44,7 +42,6 @@ from worker.fetch import (
     origin_of,
     webhook_refusal,
 )
-from worker.health import watch_health
 from worker.models import FeedEntry
 from worker.notify import Message, Target, send
 from worker.pipeline import (
@@ -54,6 +51,9 @@ from worker.pipeline import (
     poll_source,
     record_poll,
 )
+from worker.pipeline.delivery import deliver
+from worker.pipeline.health import watch_health
+from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
 T = TypeVar("T")
@@ -286,7 +286,7 @@ def test_webhook_targets_on_private_addresses_are_refused_at_send_time(
             allow_private=False,
         )
         key = "health:test:1"
-        store.create_delivery(
+        store.outbox.create(
             key,
             kind="health",
             target_id=config.targets[0].id,
@@ -299,7 +299,7 @@ def test_webhook_targets_on_private_addresses_are_refused_at_send_time(
         outcome = deliver(key, config, store, time.time())
         assert "private" in outcome or "loopback" in outcome
         assert hook.items == []
-    record = store.get_delivery(key)
+    record = store.outbox.get(key)
     assert record is not None and record.state == "failed"
 
 
@@ -380,12 +380,14 @@ def test_robots_txt_is_honoured_and_fetched_once(
     hostile: HostileServer, client: httpx.Client, store: Store
 ) -> None:
     error = fetch_error(
-        lambda: fetch(client, hostile.url("/private/feed"), LIMITS, gate=store, robots=True)
+        lambda: fetch(client, hostile.url("/private/feed"), LIMITS, gate=store.hosts, robots=True)
     )
     assert error.kind == "robots"
-    assert bounded(lambda: fetch(client, hostile.url("/feed"), LIMITS, gate=store, robots=True))
+    assert bounded(
+        lambda: fetch(client, hostile.url("/feed"), LIMITS, gate=store.hosts, robots=True)
+    )
     # Switched off per source: the same page is fetched.
-    assert bounded(lambda: fetch(client, hostile.url("/private/feed"), LIMITS, gate=store))
+    assert bounded(lambda: fetch(client, hostile.url("/private/feed"), LIMITS, gate=store.hosts))
     assert hostile.hits["/robots.txt"] == 1
 
 
@@ -397,7 +399,8 @@ def test_per_host_concurrency_and_delay_hold_across_threads(
     )
     threads = [
         threading.Thread(
-            target=lambda: fetch(client, hostile.url("/slow"), limits, gate=store), daemon=True
+            target=lambda: fetch(client, hostile.url("/slow"), limits, gate=store.hosts),
+            daemon=True,
         )
         for _ in range(6)
     ]
@@ -415,9 +418,9 @@ def test_a_long_wait_for_a_host_is_handed_back_not_slept(
     hostile: HostileServer, client: httpx.Client, store: Store
 ) -> None:
     origin = origin_of(hostile.url("/"))
-    store.defer_host(origin, time.time() + 600)
+    store.hosts.defer_host(origin, time.time() + 600)
     with pytest.raises(HostBusy) as info:
-        bounded(lambda: fetch(client, hostile.url("/feed"), LIMITS, gate=store))
+        bounded(lambda: fetch(client, hostile.url("/feed"), LIMITS, gate=store.hosts))
     assert info.value.retry_after > 500
     assert hostile.hits.total() == 0
 
@@ -425,11 +428,11 @@ def test_a_long_wait_for_a_host_is_handed_back_not_slept(
 def test_retry_after_keeps_every_worker_off_the_host(
     hostile: HostileServer, client: httpx.Client, store: Store
 ) -> None:
-    error = fetch_error(lambda: fetch(client, hostile.url("/429"), LIMITS, gate=store))
+    error = fetch_error(lambda: fetch(client, hostile.url("/429"), LIMITS, gate=store.hosts))
     assert error.retry_after == 120
     # Another source on the same host now waits instead of hammering it.
     with pytest.raises(HostBusy):
-        bounded(lambda: fetch(client, hostile.url("/feed"), LIMITS, gate=store))
+        bounded(lambda: fetch(client, hostile.url("/feed"), LIMITS, gate=store.hosts))
     assert hostile.hits["/feed"] == 0
 
 
@@ -442,7 +445,7 @@ def poll_once(config: Config, store: Store, client: httpx.Client, index: int = 0
     now = time.time()
     outcome: PollOutcome = poll_source(source, config, store, client)
     if outcome.error:
-        store.record_source_error(
+        store.sources.record_error(
             source.id, outcome.result, now, SOURCE_BACKOFF, detail=outcome.error
         )
     else:
@@ -491,7 +494,7 @@ def test_listing_selectors_finding_nothing_alerts_admin(
         with make_client(LIMITS, exempt=[("127.0.0.1", hostile.port)]) as c:
             keys = poll_once(config, store, c) + poll_once(config, store, c)
         assert len(keys) == 1
-        assert "selectors" in store.source_state("ministry").health_detail  # type: ignore[operator]
+        assert "selectors" in store.sources.state("ministry").health_detail  # type: ignore[operator]
 
 
 # -- through the real worker ---------------------------------------------------

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from worker.cli import main
-from worker.embedded_redis import EmbeddedRedis
 from worker.models import Article
-from worker.runtime import get_store
+from worker.service.embedded_redis import EmbeddedRedis
+from worker.service.runtime import get_store
 from worker.store import Store
 
 DAY = 86400.0
@@ -52,7 +52,7 @@ def archive(own_redis: EmbeddedRedis) -> Iterator[str]:
         (_article("oil", "wire", "Oil prices", "Iran sells oil; no missiles here."), now - 3600),
     ]
     for article, archived_at in articles:
-        store.archive_article(article, archived_at, 30 * DAY)
+        store.archive.put(article, archived_at, 30 * DAY)
     get_store.cache_clear()  # the process's Store must be this test's Redis
     yield own_redis.url
     get_store.cache_clear()

@@ -6,19 +6,18 @@ from click.testing import CliRunner
 from prometheus_client.parser import text_string_to_metric_families
 
 from worker.cli import main
-from worker.embedded_redis import EmbeddedRedis
-from worker.metrics import count, observe_delay
+from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
 
 def test_counts_from_two_processes_add_up_and_are_exposed(own_redis: EmbeddedRedis) -> None:
     first, second = Store.from_url(own_redis.url), Store.from_url(own_redis.url)
-    count(first, "wirewatch_polls", result="ok")
-    count(second, "wirewatch_polls", result="ok")
-    count(second, "wirewatch_polls", result="timeout")
-    count(first, "wirewatch_matches", rule="s300-iran")
-    observe_delay(first, 42.0)
-    observe_delay(second, 4000.0)
+    first.metrics.count("wirewatch_polls", result="ok")
+    second.metrics.count("wirewatch_polls", result="ok")
+    second.metrics.count("wirewatch_polls", result="timeout")
+    first.metrics.count("wirewatch_matches", rule="s300-iran")
+    first.metrics.observe_delay(42.0)
+    second.metrics.observe_delay(4000.0)
 
     result = CliRunner().invoke(main, ["metrics"], env={"REDIS_URL": own_redis.url})
     assert result.exit_code == 0, result.output

@@ -21,8 +21,8 @@ import urllib3
 
 from tests.hostile import ScriptedDns
 from tests.receivers import MqttSubscriber, SmtpReceiver, WebhookReceiver, closed_port
+from worker.fetch.netguard import install_urllib3_guard
 from worker.models import Article, Span
-from worker.netguard import install_urllib3_guard
 from worker.notify import AlertContent, Message, Target, load_targets, render_alert, send
 from worker.notify.send import _prepare
 from worker.notify.targets import plugin_for

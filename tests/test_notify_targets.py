@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from worker.errors import ConfigError
-from worker.netguard import WEBHOOK_SCHEMES, is_webhook
+from worker.fetch.netguard import WEBHOOK_SCHEMES, is_webhook
 from worker.notify import Target, choose_format, load_targets
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from tests.receivers import SmtpReceiver, WebhookReceiver, closed_port
 from worker.config import Config, Settings, load_config
-from worker.delivery import deliver, delivery_lease
-from worker.embedded_redis import EmbeddedRedis
 from worker.models import Article, RuleMatch, Span
 from worker.pipeline import record_matches
+from worker.pipeline.delivery import deliver, delivery_lease
+from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
 DELIVERY_LEASE = delivery_lease(Settings())
@@ -52,7 +52,7 @@ def make_config(directory: Path, urls: list[str], mode: str = "instant") -> Conf
 
 def store_with_alert(url: str, config: Config, now: float) -> tuple[Store, list[str]]:
     store = Store.from_url(url)
-    store.archive_article(ARTICLE, now, 86400)
+    store.archive.put(ARTICLE, now, 86400)
     return store, record_matches(ARTICLE, [MATCH], config, store, now)
 
 
@@ -70,21 +70,21 @@ def test_failed_delivery_is_retried_until_sent_then_never_again(
 
     outcome = deliver(key, config, store, now)
     assert "will retry" in outcome
-    record = store.get_delivery(key)
+    record = store.outbox.get(key)
     assert record is not None and record.state == "pending" and record.attempts == 1
-    assert store.take_due_deliveries(now + 1, DELIVERY_LEASE) == []  # backing off
+    assert store.outbox.take_due(now + 1, DELIVERY_LEASE) == []  # backing off
 
     # The mail server comes back on the address the target names.
     with SmtpReceiver(port=port) as smtp:
-        due = store.take_due_deliveries(now + 7200, DELIVERY_LEASE)
+        due = store.outbox.take_due(now + 7200, DELIVERY_LEASE)
         assert due == [key]
         assert deliver(key, config, store, now + 7200).startswith("sent")
         # A repeated task, or a lost one picked up again, sends nothing more.
         assert deliver(key, config, store, now + 7300) == "already sent"
-        assert store.take_due_deliveries(now + 99999, DELIVERY_LEASE) == []
+        assert store.outbox.take_due(now + 99999, DELIVERY_LEASE) == []
         smtp.wait_for(1)
         assert len(smtp.items) == 1
-    assert store.get_delivery(key).attempts == 2  # type: ignore[union-attr]
+    assert store.outbox.get(key).attempts == 2  # type: ignore[union-attr]
 
 
 def test_repeated_matching_creates_no_second_delivery(
@@ -111,14 +111,14 @@ def test_one_failing_target_does_not_block_or_repeat_the_others(
         assert len(keys) == 2
         for key in keys:
             deliver(key, config, store, 1_000_000.0)
-        states = {store.get_delivery(k).state for k in keys}  # type: ignore[union-attr]
+        states = {store.outbox.get(k).state for k in keys}  # type: ignore[union-attr]
         assert states == {"sent", "pending"}
         bad.status = 200
-        for key in store.take_due_deliveries(1_009_000.0, DELIVERY_LEASE):
+        for key in store.outbox.take_due(1_009_000.0, DELIVERY_LEASE):
             deliver(key, config, store, 1_009_000.0)
         assert len(good.items) == 1
         assert len(bad.items) == 2  # the failed attempt, then the retry
-        assert {store.get_delivery(k).state for k in keys} == {"sent"}  # type: ignore[union-attr]
+        assert {store.outbox.get(k).state for k in keys} == {"sent"}  # type: ignore[union-attr]
 
 
 def test_delivery_state_survives_a_redis_restart(tmp_path: Path, own_redis: EmbeddedRedis) -> None:
@@ -132,7 +132,7 @@ def test_delivery_state_survives_a_redis_restart(tmp_path: Path, own_redis: Embe
         own_redis.stop()
         url = own_redis.start()
         store = Store.from_url(url)
-        assert store.get_delivery(keys[0]).state == "sent"  # type: ignore[union-attr]
+        assert store.outbox.get(keys[0]).state == "sent"  # type: ignore[union-attr]
         assert record_matches(ARTICLE, [MATCH], config, store, 1_000_500.0) == keys
         assert deliver(keys[0], config, store, 1_000_500.0) == "already sent"
         assert len(hook.items) == 1
@@ -143,5 +143,5 @@ def test_failure_is_final_after_the_retry_period(tmp_path: Path, own_redis: Embe
     store, keys = store_with_alert(own_redis.url, config, 1_000_000.0)
     day_later = 1_000_000.0 + config.settings.delivery_retry_for.total_seconds() + 1
     assert "failed for good" in deliver(keys[0], config, store, day_later)
-    assert [d.key for d in store.undelivered()] == keys
-    assert store.take_due_deliveries(day_later + 99999, DELIVERY_LEASE) == []
+    assert [d.key for d in store.outbox.undelivered()] == keys
+    assert store.outbox.take_due(day_later + 99999, DELIVERY_LEASE) == []

@@ -17,10 +17,10 @@ import pytest
 from tests.newsroom import GRAIN, S300, Newsroom
 from tests.web import Site
 from tests.wirewatch_process import run_cli
-from worker import pipeline
 from worker.config import Config, load_config
 from worker.fetch import make_client
 from worker.models import ParsedFeed
+from worker.pipeline import poll as pipeline
 from worker.store import Store
 
 
@@ -97,7 +97,7 @@ def poll(config: Config, store: Store) -> pipeline.PollOutcome:
         outcome = pipeline.poll_source(config.sources[0], config, store, client)
     assert outcome.error is None, outcome.error
     for new in outcome.new:
-        store.mark_seen(outcome.source_id, list(new.seen_keys), 1000.0, 86400.0)
+        store.seen.mark(outcome.source_id, [new.seen_keys], 1000.0, 86400.0)
     pipeline.record_poll(store, outcome, 1000.0)
     return outcome
 
@@ -175,7 +175,7 @@ def test_listing_that_finds_nothing_is_shown_in_status(
         outcome = poll(config, store)
         assert (outcome.result, outcome.items) == ("ok", 0)
         problem = "selector 'article.news' with link 'a' found no items"
-        assert store.source_state("ministry").problem == problem
+        assert store.sources.state("ministry").problem == problem
 
         report = status_json(config_dir, redis_server_url)
         (source,) = report["sources"]
@@ -183,11 +183,11 @@ def test_listing_that_finds_nothing_is_shown_in_status(
 
         # An unchanged page is not parsed again, and its problem stays.
         assert poll(config, store).result == "not-modified"
-        assert store.source_state("ministry").problem == problem
+        assert store.sources.state("ministry").problem == problem
 
         # Items again: the problem is gone.
         site.put("/press", LISTING.format(items=ITEM.format(slug="s300", title=S300.title)))
         fixed = poll(config, store)
         assert (fixed.result, fixed.items) == ("ok", 1)
-        assert store.source_state("ministry").problem is None
+        assert store.sources.state("ministry").problem is None
         assert status_json(config_dir, redis_server_url)["sources"][0]["problem"] is None

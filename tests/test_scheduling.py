@@ -15,52 +15,55 @@ from tests.test_e2e_pipeline import write_config
 from tests.waiting import wait_until
 from tests.web import Site
 from tests.wirewatch_process import PROJECT, Wirewatch
-from worker.embedded_redis import EmbeddedRedis
+from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
 
 def test_one_claim_per_interval_across_beats(own_redis: EmbeddedRedis) -> None:
     beat_a, beat_b = Store.from_url(own_redis.url), Store.from_url(own_redis.url)
-    assert beat_a.claim_poll("wire", 60, 1000.0)
-    assert not beat_b.claim_poll("wire", 60, 1000.5)
-    assert not beat_a.claim_poll("wire", 60, 1059.0)
-    assert beat_b.claim_poll("wire", 60, 1060.0)
-    assert not beat_a.claim_poll("wire", 60, 1060.0)
+    assert beat_a.sources.claim_polls([("wire", 60)], 1000.0)
+    assert not beat_b.sources.claim_polls([("wire", 60)], 1000.5)
+    assert not beat_a.sources.claim_polls([("wire", 60)], 1059.0)
+    assert beat_b.sources.claim_polls([("wire", 60)], 1060.0)
+    assert not beat_a.sources.claim_polls([("wire", 60)], 1060.0)
 
 
 def test_a_shorter_interval_applies_at_once(own_redis: EmbeddedRedis) -> None:
     store = Store.from_url(own_redis.url)
-    assert store.claim_poll("wire", 3600, 1000.0)
-    assert store.claim_poll("wire", 60, 1060.0)  # edited from 1h to 1m
+    assert store.sources.claim_polls([("wire", 3600)], 1000.0)
+    assert store.sources.claim_polls([("wire", 60)], 1060.0)  # edited from 1h to 1m
 
 
 def test_every_source_is_due_right_after_beat_starts_once(own_redis: EmbeddedRedis) -> None:
     store = Store.from_url(own_redis.url)
-    assert store.claim_poll("wire", 3600, 1000.0)
-    assert not store.claim_poll("wire", 3600, 1100.0)
-    assert store.mark_started(1200.0)
-    assert not store.mark_started(1201.0)  # a second beat, started by mistake
-    assert store.claim_poll("wire", 3600, 1202.0)
-    assert not store.claim_poll("wire", 3600, 1203.0)
+    assert store.sources.claim_polls([("wire", 3600)], 1000.0)
+    assert not store.sources.claim_polls([("wire", 3600)], 1100.0)
+    assert store.sources.mark_started(1200.0)
+    assert not store.sources.mark_started(1201.0)  # a second beat, started by mistake
+    assert store.sources.claim_polls([("wire", 3600)], 1202.0)
+    assert not store.sources.claim_polls([("wire", 3600)], 1203.0)
 
 
 def test_failing_source_backs_off_exponentially(own_redis: EmbeddedRedis) -> None:
     store = Store.from_url(own_redis.url)
-    assert store.claim_poll("bad", 30, 1000.0)
-    assert store.record_source_error("bad", "timeout", 1000.0, backoff=60) == 1
-    assert not store.claim_poll("bad", 30, 1059.0)
-    assert store.claim_poll("bad", 30, 1060.0)
-    assert store.record_source_error("bad", "timeout", 1060.0, backoff=60) == 2
-    assert not store.claim_poll("bad", 30, 1060.0 + 119)
-    assert store.claim_poll("bad", 30, 1060.0 + 120)
-    assert store.source_state("bad").errors == 2
+    assert store.sources.claim_polls([("bad", 30)], 1000.0)
+    assert store.sources.record_error("bad", "timeout", 1000.0, backoff=60) == 1
+    assert not store.sources.claim_polls([("bad", 30)], 1059.0)
+    assert store.sources.claim_polls([("bad", 30)], 1060.0)
+    assert store.sources.record_error("bad", "timeout", 1060.0, backoff=60) == 2
+    assert not store.sources.claim_polls([("bad", 30)], 1060.0 + 119)
+    assert store.sources.claim_polls([("bad", 30)], 1060.0 + 120)
+    assert store.sources.state("bad").errors == 2
 
 
 def test_poll_lock_keeps_a_poll_from_overlapping_itself(own_redis: EmbeddedRedis) -> None:
     store = Store.from_url(own_redis.url)
-    with store.lock("poll:wire", ttl=60) as first, store.lock("poll:wire", ttl=60) as second:
+    with (
+        store.locks.hold("poll:wire", ttl=60) as first,
+        store.locks.hold("poll:wire", ttl=60) as second,
+    ):
         assert first and not second
-    with store.lock("poll:wire", ttl=60) as again:
+    with store.locks.hold("poll:wire", ttl=60) as again:
         assert again
 
 
@@ -76,7 +79,7 @@ def test_two_beats_poll_each_source_once_per_interval(
         store = Store.from_url(redis_server_url)
         wirewatch.start()
         second_beat = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.celery_app", "beat",
+            [sys.executable, "-m", "celery", "-A", "worker.service.app", "beat",
              "--schedule", str(tmp_path / "beat2-schedule")],
             cwd=PROJECT, env=wirewatch.env(),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -84,11 +87,11 @@ def test_two_beats_poll_each_source_once_per_interval(
         try:
             smtp.wait_for(1, timeout=60)
             # Let both beats tick several times (1 s tick) within the 30 s interval.
-            first = store.last_heartbeat()
+            first = store.sources.last_heartbeat()
             for _ in range(5):
-                seen = store.last_heartbeat()
-                wait_until(lambda s=seen: store.last_heartbeat() != s, 10, "another tick")
-            assert store.last_heartbeat() != first
+                seen = store.sources.last_heartbeat()
+                wait_until(lambda s=seen: store.sources.last_heartbeat() != s, 10, "another tick")
+            assert store.sources.last_heartbeat() != first
             assert site.hits["/rss"] == 1
             assert len(smtp.items) == 1
         finally:

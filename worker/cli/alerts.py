@@ -21,6 +21,7 @@ from worker.cli.common import (
 )
 from worker.cli.state import open_store
 from worker.config import Config, parse_duration
+from worker.pipeline.delivery import deliveries_of
 from worker.store import Store
 
 __all__ = ["command"]
@@ -82,14 +83,14 @@ def _records(
     target_ids = [t.id for t in config.targets]
     names = {t.id: t.safe_url for t in config.targets}
     records = []
-    for key in store.recent_alerts(since):
-        alert = store.get_alert(key)
+    for key in store.alerts.recent(since):
+        alert = store.alerts.get(key)
         if alert is None or (rule_id and alert.rule_id != rule_id):
             continue
-        article = store.get_article(alert.article_id)
+        article = store.archive.get(alert.article_id)
         deliveries = {
             names.get(d.target_id, d.target_id): d.state
-            for d in store.deliveries_of(key, target_ids)
+            for d in deliveries_of(store, key, target_ids)
         }
         records.append(
             {
@@ -98,9 +99,9 @@ def _records(
                 "source": alert.source_id,
                 "title": article.title if article else None,
                 "url": article.url if article else None,
-                "mode": store.alert_mode(key),
+                "mode": store.alerts.mode(key),
                 "deliveries": deliveries,
-                "also_reported_by": store.also_reported_by(key),
+                "also_reported_by": store.alerts.also_reported_by(key),
             }
         )
     return records

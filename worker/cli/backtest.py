@@ -21,7 +21,7 @@ from worker.config import Config, Rule, load_config, parse_duration
 from worker.errors import ConfigError, QuerySyntaxError
 from worker.match import Document, RuleSet, compile_rules, matched_terms, parse_query, span_text
 from worker.models import Article, RuleMatch
-from worker.runtime import config_dir
+from worker.service.runtime import config_dir
 from worker.store import Store
 
 __all__ = ["command"]
@@ -61,7 +61,7 @@ def command(query_or_rule: str, since: str, as_json: bool, config_path: Path | N
     rules = _compile(query)
     start = time.time() - window
     with open_store() as store:
-        archived = store.archived_since(start)
+        archived = store.archive.since(start)
         found = list(_search(store, archived, rules, rule, config))
     out = ui.stdout()
     name = f"rule {rule.id}" if rule is not None else "query"
@@ -147,7 +147,7 @@ def _articles(
     """The archived articles still in Redis, oldest first, fetched in batches."""
     for offset in range(0, len(archived), _BATCH):
         batch = archived[offset : offset + _BATCH]
-        articles = store.get_articles([article_id for article_id, _ in batch])
+        articles = store.archive.get_many([article_id for article_id, _ in batch])
         for (_, archived_at), article in zip(batch, articles, strict=True):
             if article is not None:  # expired between the two reads
                 yield archived_at, article

@@ -13,8 +13,8 @@ import click
 from worker.cli.ui import Failure
 from worker.config import Config, load_config
 from worker.errors import ConfigError
-from worker.live_config import LiveConfig
-from worker.runtime import config_dir
+from worker.service.live_config import LiveConfig
+from worker.service.runtime import config_dir
 from worker.store import Store
 
 __all__ = [

@@ -18,7 +18,7 @@ from worker.errors import ConfigError, FetchError
 from worker.fetch import FetchLimits, fetch, make_client
 from worker.parse import ExtractedPage, extract_article
 from worker.pipeline import fetch_limits
-from worker.runtime import config_dir
+from worker.service.runtime import config_dir
 
 __all__ = ["command"]
 

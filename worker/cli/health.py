@@ -38,7 +38,7 @@ def command(max_age: float, as_json: bool) -> None:
       wirewatch health --max-age 120 --json
     """
     with open_store(live_only=True, code=_EXIT_UNHEALTHY) as store:
-        last = store.last_heartbeat()
+        last = store.sources.last_heartbeat()
     now = time.time()
     healthy = last is not None and now - last <= max_age
     if as_json:

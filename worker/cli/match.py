@@ -32,7 +32,7 @@ from worker.match import (
 from worker.models import Field, RuleMatch, Span
 from worker.parse import extract_article
 from worker.pipeline import fetch_limits
-from worker.runtime import config_dir
+from worker.service.runtime import config_dir
 
 __all__ = ["bad_query", "command", "snippet_lines"]
 

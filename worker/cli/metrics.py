@@ -3,16 +3,66 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Mapping
 
 import click
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
 
 from worker.cli import ui
 from worker.cli.common import json_option
 from worker.cli.state import open_store
-from worker.metrics import RedisCollector
+from worker.store import Store
+from worker.store.metrics import COUNTERS, DELAY_BUCKETS
 
-__all__ = ["command"]
+__all__ = ["RedisCollector", "command"]
+
+
+class RedisCollector(Collector):
+    """Reads the counters from Redis at each scrape."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        raw = self.store.metrics.read()
+        yield from self._counters(raw)
+        yield self._delay(raw)
+        queue = GaugeMetricFamily("wirewatch_queue_depth", "Tasks waiting in the broker queue.")
+        queue.add_metric([], self.store.guard.queue_depth())
+        yield queue
+        outbox = GaugeMetricFamily(
+            "wirewatch_outbox", "Deliveries not yet sent (pending or backing off)."
+        )
+        outbox.add_metric([], self.store.outbox.size())
+        yield outbox
+
+    def _counters(self, raw: Mapping[str, str]) -> Iterator[Metric]:
+        for name, spec in COUNTERS.items():
+            family = CounterMetricFamily(name, spec.help, labels=list(spec.labels))
+            for field, value in raw.items():
+                parts = field.split("|")
+                if parts[0] == name and len(parts) == len(spec.labels) + 1:
+                    family.add_metric(parts[1:], float(value))
+            if not spec.labels and not family.samples:
+                family.add_metric([], 0.0)
+            yield family
+
+    def _delay(self, raw: Mapping[str, str]) -> Metric:
+        buckets = [(str(b), float(raw.get(f"delay_bucket|{b}", 0))) for b in DELAY_BUCKETS]
+        total = float(raw.get("delay_count", 0))
+        family = HistogramMetricFamily(
+            "wirewatch_alert_delay_seconds",
+            "Seconds from an article's publication to its alert being sent.",
+        )
+        family.add_metric([], [*buckets, ("+Inf", total)], sum_value=float(raw.get("delay_sum", 0)))
+        return family
 
 
 @click.command("metrics", short_help="Prometheus metrics of the whole deployment.")

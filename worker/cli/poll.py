@@ -21,27 +21,24 @@ import httpx
 from rich.console import Console
 from rich.text import Text
 
-from worker import metrics
 from worker.cli import ui
 from worker.cli.common import config_option, json_option, load_or_fail, suggest
 from worker.cli.state import open_store
 from worker.config import Config, Source
 from worker.errors import FetchError
 from worker.fetch import FetchLimits, HostBusy, HostGate, make_client
-from worker.health import watch_health
 from worker.match import Document, matched_terms
 from worker.models import Article, RuleMatch
 from worker.pipeline import (
-    SOURCE_BACKOFF,
     NewEntry,
     PollOutcome,
     build_article,
     fallback_article,
     fetch_limits,
+    finish_article,
     match_article,
     poll_source,
-    process_article,
-    record_poll,
+    settle_poll,
 )
 from worker.store import Store
 
@@ -151,7 +148,7 @@ def command(
         polled = _poll_all(sources, config, None, LocalGate())
     else:
         with open_store(create=True) as store:
-            polled = _poll_all(sources, config, store, store)
+            polled = _poll_all(sources, config, store, store.hosts)
             live = _worker_live(store)
     failed = [p for p in polled if p.outcome.error]
     if as_json:
@@ -255,33 +252,21 @@ def _record_poll(
     progress: ui.Progress,
 ) -> _Polled:
     """The worker's poll (tasks.poll and tasks.process), done in this process."""
-    with store.lock(f"poll:{source.id}", ttl=_POLL_LOCK_TTL) as taken:
+    with store.locks.hold(f"poll:{source.id}", ttl=_POLL_LOCK_TTL) as taken:
         if not taken:
             busy = PollOutcome(
                 source.id, "busy", 0, (), error="the worker is polling it right now; try again"
             )
             return _Polled(source, busy)
         now = time.time()
-        outcome = _poll_when_host_free(source, config, store, client, store)
+        outcome = _poll_when_host_free(source, config, store, client, store.hosts)
         if outcome.result == "host-busy":
             return _Polled(source, outcome)  # not the source's fault: nothing to record
-        store.record_claim(source.id, now)
-        metrics.count(store, "wirewatch_polls", result=outcome.result)
+        store.sources.record_claim(source.id, now)
         result = _Polled(source, outcome)
-        if outcome.error:
-            metrics.count(store, "wirewatch_fetch_errors", kind=outcome.result)
-            store.record_source_error(
-                source.id,
-                outcome.result,
-                now,
-                SOURCE_BACKOFF,
-                at_least=outcome.retry_after or 0.0,
-                detail=outcome.error,
-            )
-        else:
-            _articles(result, config, store, client, limits, store, progress)
-            record_poll(store, outcome, time.time())
-        for key in watch_health(source, outcome, config, store, time.time()):
+        if not outcome.error:
+            _articles(result, config, store, client, limits, store.hosts, progress)
+        for key in settle_poll(source, outcome, config, store, time.time()):
             _due_now(store, key)
             result.deliveries += 1
         return result
@@ -298,23 +283,16 @@ def _articles(
 ) -> None:
     source, new = result.source, result.outcome.new
     progress.grow(len(new))
-    retention = config.settings.seen_retention.total_seconds()
     for number, entry in enumerate(new, 1):
         progress.advance(0, label=f"{source.id}: article {number}/{len(new)}")
         article, note = _article(entry, source, client, limits, gate)
         if store is None:
             matches = match_article(article, config.rules_for(source), config)
         else:
-            now = time.time()
-            matches, deliveries = process_article(article, source, config, store, now)
-            metrics.count(store, "wirewatch_articles")
-            for match in matches:
-                metrics.count(store, "wirewatch_matches", rule=match.rule_id)
+            matches, deliveries = finish_article(article, source, config, store, time.time())
             for key in deliveries:
                 _due_now(store, key)
             result.deliveries += len(deliveries)
-            store.mark_seen(source.id, list(entry.seen_keys), now, retention)
-            store.drop_entry(entry.article_id)
         result.entries.append(_Entry(article, matches, note))
         progress.advance()
 
@@ -340,11 +318,11 @@ def _due_now(store: Store, key: str) -> None:
     # The outbox would hold a new delivery until its lease ran out, as if a
     # worker task had been lost; no task was sent here, so it is due now and
     # the worker's next tick sends it.
-    store.schedule_retry(key, time.time())
+    store.outbox.schedule_retry(key, time.time())
 
 
 def _worker_live(store: Store) -> bool:
-    last = store.last_heartbeat()
+    last = store.sources.last_heartbeat()
     return last is not None and time.time() - last < 60
 
 

@@ -6,8 +6,8 @@ import logging
 
 import click
 
-from worker.runtime import config_dir, data_dir
-from worker.supervisor import run
+from worker.service.runtime import config_dir, data_dir
+from worker.service.supervisor import run
 
 __all__ = ["command"]
 

@@ -26,9 +26,9 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from worker.cli.ui import Failure
-from worker.embedded_redis import DataDirBusy, EmbeddedRedis
 from worker.errors import WirewatchError
-from worker.runtime import EMBEDDED_URL_FILE, data_dir
+from worker.service.embedded_redis import DataDirBusy, EmbeddedRedis
+from worker.service.runtime import EMBEDDED_URL_FILE, data_dir
 from worker.store import Store
 
 __all__ = ["has_state", "live_embedded_url", "masked_url", "open_store"]

@@ -14,7 +14,7 @@ from rich.text import Text
 from worker.cli import ui
 from worker.cli.common import ago, config_folder, config_option, json_option, live_config_or_fail
 from worker.cli.state import open_store
-from worker.runtime import ARTICLES_QUEUE
+from worker.service.runtime import ARTICLES_QUEUE
 from worker.store import Store
 
 __all__ = ["command"]
@@ -53,8 +53,8 @@ def _report(store: Store, config_path: Path | None) -> dict[str, Any]:
     now = time.time()
     sources = []
     for source in config.sources:
-        state = store.source_state(source.id)
-        claimed = store.last_claim(source.id)
+        state = store.sources.state(source.id)
+        claimed = store.sources.last_claim(source.id)
         next_due = max(
             (claimed or now) + source.interval.total_seconds() if claimed else now,
             state.not_before,
@@ -82,16 +82,16 @@ def _report(store: Store, config_path: Path | None) -> dict[str, Any]:
             "attempts": d.attempts,
             "last_error": d.last_error,
         }
-        for d in store.undelivered()
+        for d in store.outbox.undelivered()
     ]
     report: dict[str, Any] = {
         "config_error": config_error,
         "sources": sources,
-        "queue": store.queue_depth(),
-        "articles_queue": store.queue_depth(ARTICLES_QUEUE),
-        "outbox": store.outbox_size(),
+        "queue": store.guard.queue_depth(),
+        "articles_queue": store.guard.queue_depth(ARTICLES_QUEUE),
+        "outbox": store.outbox.size(),
         "undelivered": undelivered,
-        "set_aside": store.set_aside_tasks(),
+        "set_aside": store.guard.set_aside_tasks(),
     }
     return report
 

@@ -18,7 +18,7 @@ from typing import Any
 import apprise
 
 from worker.errors import WirewatchError
-from worker.netguard import (
+from worker.fetch.netguard import (
     NetworkPolicy,
     Resolver,
     checked_connections,

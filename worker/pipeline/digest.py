@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from worker.config import Config, Rule
-from worker.delivery import delivery_lease, targets_for
 from worker.notify import Target
+from worker.pipeline.delivery import delivery_lease, targets_for
 from worker.store import Store
 
 __all__ = ["close_digests", "last_window"]
@@ -35,20 +35,20 @@ def close_digests(config: Config, store: Store, now: float) -> list[str]:
     by_window: dict[float, list[tuple[Rule, list[str]]]] = {}
     for rule in config.rules:
         window = last_window(rule.digest or config.settings.digest, now, tz)
-        last_sent = store.digest_last_sent(rule.id)
+        last_sent = store.digests.last_sent(rule.id)
         if last_sent is None:
             # A new rule starts collecting now; it does not flush yesterday's window.
-            store.close_digest(rule.id, [], window)
+            store.digests.close(rule.id, [], window)
             continue
         if window <= last_sent:
             continue
-        pending = store.digest_pending(rule.id)
+        pending = store.digests.pending(rule.id)
         by_window.setdefault(window, []).append((rule, pending))
     to_send: list[str] = []
     for window, rule_items in by_window.items():
         to_send += _digest_deliveries(window, rule_items, config, store, now)
         for rule, pending in rule_items:
-            store.close_digest(rule.id, pending, window)
+            store.digests.close(rule.id, pending, window)
     return to_send
 
 
@@ -68,7 +68,7 @@ def _digest_deliveries(
         if not alert_keys:
             continue
         key = f"digest:{int(window)}:{target.id}"
-        store.create_delivery(
+        store.outbox.create(
             key,
             kind="digest",
             target_id=target.id,

@@ -7,8 +7,8 @@ import logging
 from datetime import UTC, datetime
 
 from worker.config import Config, Source
-from worker.delivery import delivery_lease
-from worker.pipeline import PollOutcome
+from worker.pipeline.delivery import delivery_lease
+from worker.pipeline.outcome import PollOutcome
 from worker.store import SourceState, Store
 
 __all__ = ["HEALTH_FAILING_ERRORS", "HEALTH_STALE_AFTER", "watch_health"]
@@ -27,14 +27,14 @@ def watch_health(
 ) -> list[str]:
     """Alert the `admin` targets when a source's health changes; returns deliveries to send.
 
-    Call after the poll was recorded (record_poll or store.record_source_error).
+    Call after the poll was recorded (`settle_poll` does both).
     One alert per change: "failing", "stale", "selectors", and one on recovery.
     """
-    state = store.source_state(source.id)
+    state = store.sources.state(source.id)
     health, detail = _health_of(source, state, outcome, now)
     if health == state.health:
         return []
-    store.save_source_state(source.id, health=health, health_detail=detail)
+    store.sources.save(source.id, health=health, health_detail=detail)
     if health == "ok" and state.health is None:
         return []  # a new source that works: nothing to tell
     if health == "ok":
@@ -49,7 +49,7 @@ def watch_health(
         if "admin" not in target.tags:
             continue  # never content targets
         key = f"health:{source.id}:{int(now * 1000)}:{target.id}"
-        store.create_delivery(
+        store.outbox.create(
             key,
             kind="health",
             target_id=target.id,

@@ -15,7 +15,7 @@ from celery.signals import beat_init
 
 from worker.config import Settings, load_settings
 from worker.errors import WirewatchError
-from worker.runtime import ARTICLES_QUEUE, TICKS_QUEUE, config_dir, redis_url
+from worker.service.runtime import ARTICLES_QUEUE, TICKS_QUEUE, config_dir, redis_url
 
 __all__ = [
     "MAX_COUNTDOWN",
@@ -59,7 +59,7 @@ def broker_url(url: str) -> str:
     return url
 
 
-app = Celery("wirewatch", include=["worker.tasks"])
+app = Celery("wirewatch", include=["worker.service.tasks"])
 app.conf.update(
     # REDIS_URL, or the embedded Redis of a running `wirewatch run`.
     broker_url=broker_url(redis_url()),
@@ -140,7 +140,7 @@ def _poll_everything_at_start(**_: Any) -> None:
     Done here, in beat before its first tick, so no tick can claim a poll
     that the start then makes due again.
     """
-    from worker.runtime import get_store
+    from worker.service.runtime import get_store
 
-    if get_store().mark_started(time.time()):
+    if get_store().sources.mark_started(time.time()):
         log.info("beat started: every source is due now")

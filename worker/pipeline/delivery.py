@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from worker import metrics
 from worker.config import Config, Rule, Settings
 from worker.fetch import webhook_refusal
 from worker.notify import (
@@ -31,7 +30,7 @@ from worker.notify import (
 from worker.notify.escape import escape
 from worker.store import DeliveryRecord, Store
 
-__all__ = ["deliver", "delivery_lease", "retry_delay", "targets_for"]
+__all__ = ["deliver", "deliveries_of", "delivery_lease", "retry_delay", "targets_for"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,14 @@ def targets_for(rule: Rule | None, targets: Sequence[Target]) -> list[Target]:
     return [t for t in targets if t.tags != frozenset({"admin"})]
 
 
+def deliveries_of(store: Store, alert_key: str, target_ids: Sequence[str]) -> list[DeliveryRecord]:
+    """The alert's own deliveries, or those of the digest that carried it."""
+    window = store.alerts.digest_window(alert_key)
+    prefix = f"digest:{window}" if window else alert_key
+    records = (store.outbox.get(f"{prefix}:{tid}") for tid in target_ids)
+    return [r for r in records if r is not None]
+
+
 def retry_delay(attempts: int) -> float:
     """Exponential backoff with jitter: 30 s, 1 min, 2 min ... capped at an hour."""
     base: float = min(30.0 * 2 ** max(attempts - 1, 0), 3600.0)
@@ -55,16 +62,16 @@ def retry_delay(attempts: int) -> float:
 
 def deliver(key: str, config: Config, store: Store, now: float) -> str:
     """Send one delivery if it is still pending; returns what happened, for the log."""
-    record = store.get_delivery(key)
+    record = store.outbox.get(key)
     if record is None:
         return "unknown delivery"
     if record.state != "pending":
-        store.drop_from_outbox(key)
+        store.outbox.drop(key)
         return f"already {record.state}"
     target = next((t for t in config.targets if t.id == record.target_id), None)
     if target is None:
-        store.record_attempt(key, False, "target no longer in apprise.yml", now)
-        store.mark_failed(key)
+        store.outbox.record_attempt(key, False, "target no longer in apprise.yml", now)
+        store.outbox.mark_failed(key)
         return "failed: target removed"
     refusal = webhook_refusal(
         target.url, allow_private_networks=config.settings.allow_private_networks
@@ -72,8 +79,8 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
     if refusal is not None:
         # Retrying will not change where the URL points: a config matter.
         log.warning("delivery=%s refused %s: %s", key, target.safe_url, refusal)
-        store.record_attempt(key, False, refusal, now)
-        store.mark_failed(key)
+        store.outbox.record_attempt(key, False, refusal, now)
+        store.outbox.mark_failed(key)
         return f"failed: {refusal}"
     if record.kind == "health":
         message: Message | None = _health_message(record.title, record.message, target)
@@ -82,35 +89,35 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
             record.kind, record.alert_keys, target, config, store, _digest_window(key)
         )
     if message is None:
-        store.mark_failed(key)
+        store.outbox.mark_failed(key)
         return "failed: alert data expired"
     result = send(target, message, allow_private_networks=config.settings.allow_private_networks)
     if result.ok:
         # The message is out: from here, failing to record it would send it
         # again when its lease runs out, so Redis gets every chance to answer.
         _record_side_effect(
-            lambda: store.mark_sent(key, now), within=delivery_lease(config.settings) / 2
+            lambda: store.outbox.mark_sent(key, now), within=delivery_lease(config.settings) / 2
         )
-        store.record_attempt(key, True, result.detail, now)
+        store.outbox.record_attempt(key, True, result.detail, now)
         _count_sent(store, record, now)
         return f"sent to {target.safe_url}"
-    attempts = store.record_attempt(key, False, result.detail, now)
-    metrics.count(store, "wirewatch_alerts_failed", kind=record.kind)
+    attempts = store.outbox.record_attempt(key, False, result.detail, now)
+    store.metrics.count("wirewatch_alerts_failed", kind=record.kind)
     if now - record.created > config.settings.delivery_retry_for.total_seconds():
-        store.mark_failed(key)
+        store.outbox.mark_failed(key)
         return f"failed for good after {attempts} attempts: {result.detail}"
-    store.schedule_retry(key, now + retry_delay(attempts))
+    store.outbox.schedule_retry(key, now + retry_delay(attempts))
     return f"attempt {attempts} failed, will retry: {result.detail}"
 
 
 def _count_sent(store: Store, record: DeliveryRecord, now: float) -> None:
-    metrics.count(store, "wirewatch_alerts_sent", kind=record.kind)
+    store.metrics.count("wirewatch_alerts_sent", kind=record.kind)
     if record.kind != "alert":
         return
-    alert = store.get_alert(record.alert_keys[0])
-    article = store.get_article(alert.article_id) if alert else None
+    alert = store.alerts.get(record.alert_keys[0])
+    article = store.archive.get(alert.article_id) if alert else None
     if article is not None and article.published is not None:
-        metrics.observe_delay(store, now - article.published.timestamp())
+        store.metrics.observe_delay(now - article.published.timestamp())
 
 
 def delivery_lease(settings: Settings) -> float:
@@ -171,10 +178,10 @@ def _message_for(
 def _alert_content(
     alert_key: str, config: Config, store: Store
 ) -> tuple[datetime, AlertContent] | None:
-    alert = store.get_alert(alert_key)
+    alert = store.alerts.get(alert_key)
     if alert is None:
         return None
-    article = store.get_article(alert.article_id)
+    article = store.archive.get(alert.article_id)
     if article is None:
         return None
     source = config.source(alert.source_id)
@@ -183,7 +190,7 @@ def _alert_content(
         article=article,
         spans=alert.spans,
         source_name=source.name if source else alert.source_id,
-        also_reported_by=tuple(store.also_reported_by(alert_key)),
+        also_reported_by=tuple(store.alerts.also_reported_by(alert_key)),
     )
     return datetime.fromtimestamp(alert.created, UTC), content
 

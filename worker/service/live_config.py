@@ -86,10 +86,10 @@ class LiveConfig:
             )
         self.error = None
         self._config = config
-        self.store.save_good_config(files)
+        self.store.config.save_good(files)
 
     def _from_snapshot(self) -> Config | None:
-        files = self.store.good_config()
+        files = self.store.config.good()
         if not files:
             return None
         with tempfile.TemporaryDirectory(prefix="wirewatch-config-") as tmp:

@@ -20,9 +20,9 @@ from pathlib import Path
 from types import FrameType
 
 from worker.config import load_config
-from worker.embedded_redis import EmbeddedRedis
 from worker.errors import ConfigError
-from worker.runtime import ARTICLES_QUEUE, EMBEDDED_URL_FILE, TICKS_QUEUE
+from worker.service.embedded_redis import EmbeddedRedis
+from worker.service.runtime import ARTICLES_QUEUE, EMBEDDED_URL_FILE, TICKS_QUEUE
 from worker.store import Store
 
 __all__ = ["run"]
@@ -34,7 +34,7 @@ STOP_GRACE = 40.0
 
 
 def celery_command(role: str, data_dir: Path, loglevel: str, concurrency: int) -> list[str]:
-    base = [sys.executable, "-m", "celery", "-A", "worker.celery_app"]
+    base = [sys.executable, "-m", "celery", "-A", "worker.service.app"]
     if role == "worker":
         # Ticks, polls, deliveries. Threads: a poll mostly waits on the network,
         # so many run in one process (see celery_app: worker_pool).
@@ -102,7 +102,7 @@ def _config_usable(config_dir: Path, env: dict[str, str]) -> bool:
         load_config(config_dir, env)
     except ConfigError as exc:
         store = Store.from_url(env["REDIS_URL"])
-        if store.good_config() is None:
+        if store.config.good() is None:
             print(f"wirewatch: the config cannot be used:\n{exc}", file=sys.stderr)
             return False
         log.error("config has errors, running on the last good one:\n%s", exc)

@@ -8,11 +8,7 @@ LSH bands kept in Redis buckets: an article is compared only with the few
 articles that share a bucket with it, so the cost per article stays flat
 however many articles the window holds.
 
-Keys (beside those listed in `worker.store`):
-
-    ww:dedup:band:{b}x{r}:{i}:{hash}  zset    article id -> time indexed (one LSH bucket)
-    ww:dedup:sig:{article}            string  the article's signature (hex), for verifying
-    ww:dedup:of:{rule}:{article}      string  the alert key an article was folded into
+Its keys (`ww:dedup:*`) are written by `worker.store.dedup` alone.
 
 The pure part (`shingles`, `signature`, `similarity`, `lsh_params`,
 `band_keys`) knows nothing of Redis; `NearDuplicates` is the store side and
@@ -50,7 +46,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-P = "ww:"
 NUM_PERM = 128
 SHINGLE_WORDS = 3
 # Bounds the work per article; copies of one story agree from their first
@@ -71,24 +66,6 @@ Signature = tuple[int, ...]
 # it; otherwise two copies processed at once would both find no original.
 _LOCK_TTL = 30.0
 _LOCK_WAIT = 60.0
-
-_FOLD = """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', tonumber(ARGV[4])) then
-  return 0
-end
-if redis.call('HGET', KEYS[2], 'source_id') == ARGV[2] then
-  return 1
-end
-local raw = redis.call('HGET', KEYS[2], 'also')
-local also = {}
-if raw then also = cjson.decode(raw) end
-for _, name in ipairs(also) do
-  if name == ARGV[3] then return 1 end
-end
-table.insert(also, ARGV[3])
-redis.call('HSET', KEYS[2], 'also', cjson.encode(also))
-return 1
-"""
 
 # ---------------------------------------------------------------- pure part
 
@@ -159,7 +136,7 @@ def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
 
 
 def band_keys(sig: Signature, bands: int, rows: int) -> list[str]:
-    """The LSH bucket of each band; the parameters are part of the key, so a
+    """The LSH bucket id of each band; the parameters are part of the key, so a
     changed threshold starts new buckets instead of misreading old ones."""
     keys = []
     for band in range(bands):
@@ -167,7 +144,7 @@ def band_keys(sig: Signature, bands: int, rows: int) -> list[str]:
         digest = hashlib.blake2b(
             b"".join(v.to_bytes(8, "big") for v in chunk), digest_size=8
         ).hexdigest()
-        keys.append(f"{P}dedup:band:{bands}x{rows}:{band}:{digest}")
+        keys.append(f"{bands}x{rows}:{band}:{digest}")
     return keys
 
 
@@ -183,17 +160,11 @@ def _decode(raw: str) -> Signature:
 # ---------------------------------------------------------------- store side
 
 
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class NearDuplicates:
-    """The LSH index of alerted articles and the "folded into" records, in Redis."""
+    """The LSH index of alerted articles and the "folded into" records (`store.dedup`)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.redis = store.redis
-        self._fold = store.redis.register_script(_FOLD)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -202,7 +173,7 @@ class NearDuplicates:
         The TTL frees it from a crashed holder. If it cannot be had in time
         the block runs anyway: a repeated alert is better than a lost one.
         """
-        with self.store.lock("dedup", ttl=_LOCK_TTL, wait=_LOCK_WAIT) as taken:
+        with self.store.locks.hold("dedup", ttl=_LOCK_TTL, wait=_LOCK_WAIT) as taken:
             if not taken:
                 log.warning("near-duplicate lock not free after %.0fs; going on", _LOCK_WAIT)
             yield
@@ -210,10 +181,9 @@ class NearDuplicates:
     def candidates(self, sig: Signature, threshold: float, since: float, exclude: str) -> list[str]:
         """Articles indexed since `since` that share an LSH bucket with `sig`."""
         bands, rows = lsh_params(threshold)
-        pipe = self.redis.pipeline(transaction=False)
-        for key in band_keys(sig, bands, rows):
-            pipe.zrangebyscore(key, since, "+inf")
-        return sorted({_text(m) for found in pipe.execute() for m in found} - {exclude})
+        return sorted(
+            set(self.store.dedup.in_buckets(band_keys(sig, bands, rows), since)) - {exclude}
+        )
 
     def similar(
         self, sig: Signature, threshold: float, since: float, exclude: str
@@ -222,9 +192,9 @@ class NearDuplicates:
         candidates = self.candidates(sig, threshold, since, exclude)
         if not candidates:
             return []
-        raws = self.redis.mget([f"{P}dedup:sig:{c}" for c in candidates])
+        raws = self.store.dedup.signatures(candidates)
         scored = [
-            (candidate, similarity(sig, _decode(_text(raw))))
+            (candidate, similarity(sig, _decode(raw)))
             for candidate, raw in zip(candidates, raws, strict=True)
             if raw
         ]
@@ -237,18 +207,10 @@ class NearDuplicates:
     ) -> None:
         """Index an article (again: harmless) for `window` seconds."""
         bands, rows = lsh_params(threshold)
-        ttl = int(window) + 3600
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.set(f"{P}dedup:sig:{article_id}", _encode(sig), ex=ttl)
-        for key in band_keys(sig, bands, rows):
-            pipe.zadd(key, {article_id: now}, nx=True)
-            pipe.zremrangebyscore(key, "-inf", now - window)
-            pipe.expire(key, ttl)
-        pipe.execute()
+        self.store.dedup.index(article_id, _encode(sig), band_keys(sig, bands, rows), now, window)
 
     def folded_into(self, rule_id: str, article_id: str) -> str | None:
-        raw = self.redis.get(f"{P}dedup:of:{rule_id}:{article_id}")
-        return _text(raw) if raw else None
+        return self.store.dedup.folded_into(rule_id, article_id)
 
     def fold(
         self,
@@ -259,18 +221,11 @@ class NearDuplicates:
         source_name: str,
         ttl: float,
     ) -> bool:
-        """Record the article as a copy of `alert_key`'s story, once.
-
-        The alert's `also` list gains the copy's source name, unless the copy
-        came from the alert's own source (a republished story) or the name is
-        there already. Returns whether this call recorded it.
-        """
-        keys = [f"{P}dedup:of:{rule_id}:{article_id}", f"{P}alert:{alert_key}"]
-        return bool(self._fold(keys=keys, args=[alert_key, source_id, source_name, int(ttl)]))
+        """Record the article as a copy of `alert_key`'s story, once (see `Dedup.fold`)."""
+        return self.store.dedup.fold(rule_id, article_id, alert_key, source_id, source_name, ttl)
 
     def alert_created(self, alert_key: str) -> float | None:
-        raw = self.redis.hget(f"{P}alert:{alert_key}", "created")
-        return float(_text(raw)) if raw else None
+        return self.store.alerts.created(alert_key)
 
 
 # ---------------------------------------------------------------- the step

@@ -21,27 +21,24 @@ import httpx
 import redis
 from celery import Task
 
-from worker import metrics
-from worker.celery_app import MAX_COUNTDOWN, VISIBILITY_TIMEOUT, app
 from worker.config import Config, Source
-from worker.delivery import deliver, delivery_lease
-from worker.digest import close_digests
 from worker.errors import FetchError
 from worker.fetch import FetchLimits, HostBusy, make_client, origin_of
-from worker.health import watch_health
-from worker.live_config import LiveConfig
 from worker.models import Article, FeedEntry
 from worker.pipeline import (
-    SOURCE_BACKOFF,
     build_article,
     entry_from_json,
     fallback_article,
     fetch_limits,
+    finish_article,
     poll_source,
-    process_article,
-    record_poll,
+    settle_poll,
 )
-from worker.runtime import config_dir, get_store
+from worker.pipeline.delivery import deliver, delivery_lease
+from worker.pipeline.digest import close_digests
+from worker.service.app import MAX_COUNTDOWN, VISIBILITY_TIMEOUT, app
+from worker.service.live_config import LiveConfig
+from worker.service.runtime import config_dir, get_store
 from worker.store import Store
 
 __all__ = ["MAX_STARTS", "GuardedTask", "deliver_task", "fan_out", "poll", "process", "tick"]
@@ -121,7 +118,7 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery ships no type hints
         if request.id and not request.called_directly:
             store = get_store()
             try:
-                starts = store.count_start(
+                starts = store.guard.count_start(
                     request.id, request.retries, (2 * MAX_STARTS + 1) * VISIBILITY_TIMEOUT
                 )
             except redis.RedisError:
@@ -132,7 +129,7 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery ships no type hints
                     log.error("%s; running its safe variant", what)
                     return self.safe_variant(*args, **kwargs)
                 log.error("%s; set aside", what)
-                store.set_aside(self.name, request.id, args, time.time())
+                store.guard.set_aside(self.name, request.id, args, time.time())
                 return None
         return super().__call__(*args, **kwargs)
 
@@ -145,15 +142,17 @@ def tick() -> None:
         return
     store = get_store()
     now = time.time()
-    store.heartbeat(now)
+    store.sources.heartbeat(now)
     # One round trip for every source's claim: a tick must stay cheap with thousands.
-    due = store.claim_polls([(s.id, s.interval.total_seconds()) for s in config.sources], now)
+    due = store.sources.claim_polls(
+        [(s.id, s.interval.total_seconds()) for s in config.sources], now
+    )
     with app.producer_or_acquire() as producer:
         for source_id in _spread_by_host(due, config):
             poll.apply_async((source_id,), producer=producer)
-    for key in store.take_due_deliveries(now, delivery_lease(config.settings)):
+    for key in store.outbox.take_due(now, delivery_lease(config.settings)):
         deliver_task.delay(key)
-    with store.lock("digests", ttl=60) as taken:
+    with store.locks.hold("digests", ttl=60) as taken:
         if taken:
             for key in close_digests(config, store, now):
                 deliver_task.delay(key)
@@ -170,12 +169,14 @@ def poll(source_id: str) -> None:
     # As long as the lease: longer than any poll (three requests at most),
     # and about gone when the broker hands a dead worker's poll to another
     # (if not, the next interval's claim polls the source).
-    with store.lock(f"poll:{source_id}", ttl=VISIBILITY_TIMEOUT) as taken:
+    with store.locks.hold(f"poll:{source_id}", ttl=VISIBILITY_TIMEOUT) as taken:
         if not taken:
             log.info("source=%s: a poll is already running, this one is dropped", source_id)
             return
         now = time.time()
-        outcome = poll_source(source, config, store, _client(fetch_limits(config)), gate=store)
+        outcome = poll_source(
+            source, config, store, _client(fetch_limits(config)), gate=store.hosts
+        )
         if outcome.result == "host-busy":
             # The host's politeness slot is taken: come back later rather than
             # hold a worker thread; not an error of the source.
@@ -183,38 +184,22 @@ def poll(source_id: str) -> None:
             log.info("source=%s host busy, poll re-scheduled in %.1fs", source_id, countdown)
             poll.apply_async((source_id,), countdown=countdown)
             return
-        metrics.count(store, "wirewatch_polls", result=outcome.result)
-        if outcome.error:
-            metrics.count(store, "wirewatch_fetch_errors", kind=outcome.result)
-            errors = store.record_source_error(
-                source_id,
-                outcome.result,
-                now,
-                SOURCE_BACKOFF,
-                at_least=outcome.retry_after or 0.0,
-                detail=outcome.error,
-            )
-            log.warning("source=%s poll failed (%d in a row): %s", source_id, errors, outcome.error)
-            for key in watch_health(source, outcome, config, store, now):
-                deliver_task.delay(key)
-            return
-        retention = config.settings.seen_retention.total_seconds()
-        # Enqueue before marking seen: a crash in between re-finds the entries
-        # on the next poll, and the repeat is harmless. One message for all:
-        # publishing one per article would cost the poll worker more than the poll.
+        # Enqueue before marking seen (settle_poll): a crash in between
+        # re-finds the entries on the next poll, and the repeat is harmless.
+        # One message for all: publishing one per article would cost the poll
+        # worker more than the poll.
         if outcome.new:
             fan_out.delay([entry.article_id for entry in outcome.new])
-        store.mark_seen_many(source_id, [e.seen_keys for e in outcome.new], now, retention)
-        record_poll(store, outcome, now)
-        for key in watch_health(source, outcome, config, store, now):
+        for key in settle_poll(source, outcome, config, store, now):
             deliver_task.delay(key)
-        log.info(
-            "source=%s polled: %s, %d items, %d new",
-            source_id,
-            outcome.result,
-            outcome.items,
-            len(outcome.new),
-        )
+        if not outcome.error:
+            log.info(
+                "source=%s polled: %s, %d items, %d new",
+                source_id,
+                outcome.result,
+                outcome.items,
+                len(outcome.new),
+            )
 
 
 @app.task(name="wirewatch.fan_out", base=GuardedTask)
@@ -231,24 +216,20 @@ ArticleBuilder = Callable[[str, FeedEntry, Source, Config, Store], Article | Non
 def _process_entry(article_id: str, build: ArticleBuilder) -> None:
     """Build the article of a waiting entry, match it, and put its alerts in the outbox."""
     store = get_store()
-    data = store.get_entry(article_id)
+    data = store.archive.entry(article_id)
     config = _config()
     if data is None or config is None:
         return  # already processed (a repeat of this task) or nothing to run on
     source = config.source(str(data["source_id"]))
     if source is None:
-        store.drop_entry(article_id)
+        store.archive.drop_entry(article_id)
         return
     article = build(article_id, entry_from_json(data), source, config, store)
     if article is None:
         return  # the build re-scheduled itself
-    matches, deliveries = process_article(article, source, config, store, time.time())
-    metrics.count(store, "wirewatch_articles")
-    for match in matches:
-        metrics.count(store, "wirewatch_matches", rule=match.rule_id)
+    matches, deliveries = finish_article(article, source, config, store, time.time())
     for key in deliveries:
         deliver_task.delay(key)
-    store.drop_entry(article_id)
     log.info(
         "article=%s source=%s matched %s: %s",
         article_id,
@@ -286,13 +267,13 @@ def process(self: Task, article_id: str) -> None:
     ) -> Article | None:
         limits = fetch_limits(config)
         try:
-            return build_article(article_id, entry, source, _client(limits), limits, store)
+            return build_article(article_id, entry, source, _client(limits), limits, store.hosts)
         except HostBusy as exc:
             # Not a failure of the page: a fresh task (not a retry) waits for the host.
             process.apply_async((article_id,), countdown=_host_wait(exc.retry_after))
             return None
         except FetchError as exc:
-            metrics.count(store, "wirewatch_fetch_errors", kind=exc.kind)
+            store.metrics.count("wirewatch_fetch_errors", kind=exc.kind)
             retries = self.request.retries
             if exc.kind not in _FINAL_KINDS and retries < PAGE_RETRIES:
                 countdown = min(30 * 2**retries * random.uniform(0.5, 1.5), MAX_COUNTDOWN)
@@ -315,7 +296,7 @@ def deliver_task(key: str) -> None:
     # Held for most of the outbox lease, so no second sender starts while this
     # one still sends or records; and free again when the tick takes a
     # delivery whose task vanished, or that retake would find it held.
-    with store.lock(f"deliver:{key}", ttl=0.9 * delivery_lease(config.settings)) as taken:
+    with store.locks.hold(f"deliver:{key}", ttl=0.9 * delivery_lease(config.settings)) as taken:
         if not taken:
             return  # another worker is sending this very delivery
         outcome = deliver(key, config, store, time.time())

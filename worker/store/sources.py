@@ -1,0 +1,150 @@
+"""Per-source state: HTTP validators, health, errors, and the poll schedule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import redis
+
+from worker.store import keys
+from worker.store.codec import mapping
+
+__all__ = ["SourceState", "Sources"]
+
+# Claim a poll of a source if its interval has passed since the last claim (or
+# it was not polled since beat started), in one step, so two beats (or two
+# ticks racing) cannot both claim it.
+_CLAIM_POLL = """
+local last = redis.call('GET', KEYS[1])
+local now = tonumber(ARGV[1])
+local not_before = tonumber(redis.call('HGET', KEYS[2], 'not_before') or '0')
+local started = tonumber(redis.call('GET', KEYS[3]) or '0')
+local due = not last or now - tonumber(last) >= tonumber(ARGV[2]) or tonumber(last) < started
+if due and now >= not_before then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the last polls of a source left behind, for the next poll and for status."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_poll: float | None = None
+    last_result: str | None = None
+    items: int = 0
+    new_items: int = 0
+    errors: int = 0
+    not_before: float = 0.0
+    health: str | None = None  # a Health value; None before the first poll
+    health_detail: str | None = None
+    failing_since: float | None = None
+    last_new: float | None = None  # when a poll last found a new item
+    last_error: str | None = None
+    # What the last parsed body tolerated or lacked: a malformed feed, or
+    # listing selectors that found no items (a site redesign).
+    problem: str | None = None
+
+    @classmethod
+    def from_hash(cls, data: Mapping[str, str]) -> SourceState:
+        return cls(
+            etag=data.get("etag") or None,
+            last_modified=data.get("last_modified") or None,
+            body_hash=data.get("body_hash") or None,
+            last_poll=float(data["last_poll"]) if data.get("last_poll") else None,
+            last_result=data.get("last_result") or None,
+            items=int(data.get("items", 0)),
+            new_items=int(data.get("new_items", 0)),
+            errors=int(data.get("errors", 0)),
+            not_before=float(data.get("not_before", 0)),
+            health=data.get("health") or None,
+            health_detail=data.get("health_detail") or None,
+            failing_since=float(data["failing_since"]) if data.get("failing_since") else None,
+            last_new=float(data["last_new"]) if data.get("last_new") else None,
+            last_error=data.get("last_error") or None,
+            problem=data.get("problem") or None,
+        )
+
+
+class Sources:
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._claim_poll = client.register_script(_CLAIM_POLL)
+
+    # -- the schedule ------------------------------------------------------
+
+    def claim_polls(self, sources: Sequence[tuple[str, float]], now: float) -> list[str]:
+        """Claim the polls that are due of (source id, interval) pairs, in one round trip;
+        the claimed ids."""
+        pipe = self._redis.pipeline(transaction=False)
+        for source_id, interval in sources:
+            claim_keys = [keys.claim(source_id), keys.source(source_id), keys.STARTED]
+            self._claim_poll(keys=claim_keys, args=[now, interval], client=pipe)
+        claimed = pipe.execute()
+        return [sid for (sid, _), ok in zip(sources, claimed, strict=True) if ok]
+
+    def record_claim(self, source_id: str, now: float) -> None:
+        """A poll made outside the tick (`wirewatch poll`): the next is due an interval later."""
+        self._redis.set(keys.claim(source_id), now)
+
+    def last_claim(self, source_id: str) -> float | None:
+        raw = self._redis.get(keys.claim(source_id))
+        return float(raw) if raw else None
+
+    def mark_started(self, now: float, window: float = 60.0) -> bool:
+        """Make every source due at once, as wanted right after start (README, "Scheduling").
+
+        A second beat starting within `window` (two started by mistake, or a
+        quick restart loop) does not make them due a second time.
+        """
+        if not self._redis.set(keys.STARTED_GUARD, now, nx=True, ex=int(window)):
+            return False
+        self._redis.set(keys.STARTED, now)
+        return True
+
+    def heartbeat(self, now: float) -> None:
+        """Recorded by every tick: proof that beat schedules and a worker runs."""
+        self._redis.set(keys.HEARTBEAT, now)
+
+    def last_heartbeat(self) -> float | None:
+        raw = self._redis.get(keys.HEARTBEAT)
+        return float(raw) if raw else None
+
+    # -- state -------------------------------------------------------------
+
+    def state(self, source_id: str) -> SourceState:
+        return SourceState.from_hash(mapping(self._redis.hgetall(keys.source(source_id))))
+
+    def save(self, source_id: str, **fields: str | int | float | None) -> None:
+        values = {k: ("" if v is None else v) for k, v in fields.items()}
+        self._redis.hset(keys.source(source_id), mapping=values)  # type: ignore[arg-type]
+
+    def record_error(
+        self,
+        source_id: str,
+        result: str,
+        now: float,
+        backoff: float,
+        *,
+        at_least: float = 0.0,
+        detail: str = "",
+    ) -> int:
+        """Count a failed poll; the next is held back exponentially (and past `at_least`)."""
+        key = keys.source(source_id)
+        pipe = self._redis.pipeline()
+        pipe.hincrby(key, "errors", 1)
+        pipe.hset(key, mapping={"last_result": result, "last_poll": now, "last_error": detail})
+        pipe.hsetnx(key, "failing_since", now)
+        errors = int(pipe.execute()[0])
+        wait = max(backoff * min(2 ** (errors - 1), 64), at_least)
+        self._redis.hset(key, "not_before", now + wait)
+        return errors
+
+    def clear_error(self, source_id: str) -> None:
+        self._redis.hdel(keys.source(source_id), "failing_since", "last_error")
