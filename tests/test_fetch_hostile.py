@@ -34,6 +34,7 @@ from tests.wirewatch_process import Wirewatch
 from worker.config import Config, load_config
 from worker.errors import FetchError
 from worker.fetch import (
+    Fetcher,
     FetchLimits,
     HostBusy,
     check_url,
@@ -263,7 +264,7 @@ def test_article_links_from_a_feed_are_checked(hostile: HostileServer, tmp_path:
         published=None,
     )
     with make_client(LIMITS, exempt=[("127.0.0.1", hostile.port)]) as c:
-        error = fetch_error(lambda: build_article("a1", entry, source, c, LIMITS))
+        error = fetch_error(lambda: build_article("a1", entry, source, Fetcher(c, LIMITS)))
     assert error.kind == "blocked"
 
 
@@ -352,8 +353,12 @@ def test_billion_laughs_and_xxe_feeds_are_refused_or_defused(
         tmp_path, hostile, sources=[("laughs", "/laughs", "feed"), ("xxe", "/xxe", "feed")]
     )
     with make_client(LIMITS, exempt=[("127.0.0.1", hostile.port)]) as c:
-        laughs = bounded(lambda: poll_source(config.sources[0], config, None, c))
-        xxe = bounded(lambda: poll_source(config.sources[1], config, None, c))
+        laughs = bounded(
+            lambda: poll_source(config.sources[0], None, Fetcher(c, config.settings.fetch_limits))
+        )
+        xxe = bounded(
+            lambda: poll_source(config.sources[1], None, Fetcher(c, config.settings.fetch_limits))
+        )
     assert laughs.result == "unparsable", laughs
     # XXE: refused outright, or parsed with the entity left unresolved.
     entries = xxe.feed.entries if xxe.feed is not None else ()
@@ -367,7 +372,9 @@ def test_a_wrong_charset_declaration_still_reads_the_text(
 ) -> None:
     config = make_config(tmp_path, hostile, sources=[("ru", "/wrong-charset", "feed")])
     with make_client(LIMITS, exempt=[("127.0.0.1", hostile.port)]) as c:
-        outcome = bounded(lambda: poll_source(config.sources[0], config, None, c))
+        outcome = bounded(
+            lambda: poll_source(config.sources[0], None, Fetcher(c, config.settings.fetch_limits))
+        )
     assert outcome.result == "ok", outcome
     assert outcome.feed is not None
     assert outcome.feed.entries[0].title == "Москва объявила новые санкции"
@@ -443,7 +450,7 @@ def poll_once(config: Config, store: Store, client: httpx.Client, index: int = 0
     """What the poll task does with an outcome, minus Celery."""
     source = config.sources[index]
     now = time.time()
-    outcome: PollOutcome = poll_source(source, config, store, client)
+    outcome: PollOutcome = poll_source(source, store, Fetcher(client, config.settings.fetch_limits))
     if outcome.error:
         store.sources.record_error(
             source.id, outcome.result, now, SOURCE_BACKOFF, detail=outcome.error

@@ -1,4 +1,4 @@
-"""`wirewatch backtest QUERY|RULE_ID` (SPEC section 4) over articles archived in a real Redis."""
+"""`wirewatch backtest QUERY|RULE_ID` (README, "Commands") over articles archived in Redis."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Queries that do not parse say why and point at the column (SPEC section 3)."""
+"""Queries that do not parse say why and point at the column (README, "rules.yaml")."""
 
 from __future__ import annotations
 

@@ -11,11 +11,11 @@ from tests.receivers import SmtpReceiver, WebhookReceiver, closed_port
 from worker.config import Config, Settings, load_config
 from worker.models import Article, RuleMatch, Span
 from worker.pipeline import record_matches
-from worker.pipeline.delivery import deliver, delivery_lease
+from worker.pipeline.delivery import deliver
 from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
-DELIVERY_LEASE = delivery_lease(Settings())
+DELIVERY_LEASE = Settings().delivery_lease
 
 ARTICLE = Article(
     id="a1",

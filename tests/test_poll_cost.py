@@ -18,7 +18,7 @@ from tests.newsroom import GRAIN, S300, Newsroom
 from tests.web import Site
 from tests.wirewatch_process import run_cli
 from worker.config import Config, load_config
-from worker.fetch import make_client
+from worker.fetch import Fetcher, make_client
 from worker.models import ParsedFeed
 from worker.pipeline import poll as pipeline
 from worker.store import Store
@@ -93,8 +93,9 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def poll(config: Config, store: Store) -> pipeline.PollOutcome:
     """One poll, recorded as the worker's poll task records it."""
-    with make_client(pipeline.fetch_limits(config)) as client:
-        outcome = pipeline.poll_source(config.sources[0], config, store, client)
+    limits = config.settings.fetch_limits
+    with make_client(limits) as client:
+        outcome = pipeline.poll_source(config.sources[0], store, Fetcher(client, limits))
     assert outcome.error is None, outcome.error
     for new in outcome.new:
         store.seen.mark(outcome.source_id, [new.seen_keys], 1000.0, 86400.0)

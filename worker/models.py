@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 __all__ = [
     "Article",
+    "DeliveryKey",
+    "DeliveryKind",
+    "DeliveryState",
     "FeedEntry",
     "Field",
+    "Health",
     "ParsedFeed",
     "RuleMatch",
     "Span",
@@ -95,3 +100,71 @@ class RuleMatch:
 
     rule_id: str
     spans: tuple[Span, ...] = field(default=())
+
+
+class DeliveryKind(StrEnum):
+    ALERT = "alert"  # one alert, to one target
+    DIGEST = "digest"  # the alerts of a digest window, to one target
+    HEALTH = "health"  # a source's health changed, to an `admin` target
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # in the outbox, sent at its next attempt
+    SENT = "sent"
+    FAILED = "failed"  # for good: no more attempts
+
+
+class Health(StrEnum):
+    """A source's health, as `wirewatch status` shows it and admins are told of changes."""
+
+    OK = "ok"
+    FAILING = "failing"  # many polls in a row failed
+    STALE = "stale"  # no new item for days
+    SELECTORS = "selectors"  # the listing selectors found nothing (a redesign)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryKey:
+    """Which delivery an outbox entry is: (what is sent, to which target).
+
+    Its text is the outbox member and the `ww:delivery:` key suffix:
+
+        {rule}:{article}:{target}              an alert (`subject` is the alert key)
+        digest:{window}:{target}               a digest (`subject` is the window's time)
+        health:{source}:{millis}:{target}      a health notice
+    """
+
+    kind: DeliveryKind
+    subject: str
+    target_id: str
+
+    @classmethod
+    def alert(cls, alert_key: str, target_id: str) -> DeliveryKey:
+        return cls(DeliveryKind.ALERT, alert_key, target_id)
+
+    @classmethod
+    def digest(cls, window: float, target_id: str) -> DeliveryKey:
+        return cls(DeliveryKind.DIGEST, str(int(window)), target_id)
+
+    @classmethod
+    def health(cls, source_id: str, now: float, target_id: str) -> DeliveryKey:
+        return cls(DeliveryKind.HEALTH, f"{source_id}:{int(now * 1000)}", target_id)
+
+    @classmethod
+    def parse(cls, text: str) -> DeliveryKey:
+        head, _, rest = text.partition(":")
+        subject, _, target_id = rest.rpartition(":")
+        if head in (DeliveryKind.DIGEST, DeliveryKind.HEALTH):
+            return cls(DeliveryKind(head), subject, target_id)
+        subject, _, target_id = text.rpartition(":")
+        return cls(DeliveryKind.ALERT, subject, target_id)
+
+    @property
+    def window(self) -> float | None:
+        """The digest window's time, for a digest."""
+        return float(self.subject) if self.kind is DeliveryKind.DIGEST else None
+
+    def __str__(self) -> str:
+        if self.kind is DeliveryKind.ALERT:
+            return f"{self.subject}:{self.target_id}"
+        return f"{self.kind}:{self.subject}:{self.target_id}"

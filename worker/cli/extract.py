@@ -17,7 +17,6 @@ from worker.config import load_settings
 from worker.errors import ConfigError, FetchError
 from worker.fetch import FetchLimits, fetch, make_client
 from worker.parse import ExtractedPage, extract_article
-from worker.pipeline import fetch_limits
 from worker.service.runtime import config_dir
 
 __all__ = ["command"]
@@ -77,7 +76,7 @@ def _limits(config_path: Path | None) -> FetchLimits:
     rules written yet, and a broken rules file is no reason to refuse.
     """
     try:
-        return fetch_limits(load_settings(config_path or config_dir()))
+        return load_settings(config_path or config_dir()).fetch_limits
     except ConfigError as error:
         ui.stderr().print(f"note: settings.yaml not usable, default fetch limits:\n{error}")
         return FetchLimits()

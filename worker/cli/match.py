@@ -31,7 +31,6 @@ from worker.match import (
 )
 from worker.models import Field, RuleMatch, Span
 from worker.parse import extract_article
-from worker.pipeline import fetch_limits
 from worker.service.runtime import config_dir
 
 __all__ = ["bad_query", "command", "snippet_lines"]
@@ -160,7 +159,7 @@ def _load(source: str | None, title: str | None, config_path: Path | None) -> _I
 def _limits(config_path: Path | None) -> FetchLimits:
     """settings.yaml's fetch limits; the defaults when there is no usable settings file."""
     try:
-        return fetch_limits(load_settings(config_path or config_dir()))
+        return load_settings(config_path or config_dir()).fetch_limits
     except ConfigError as error:
         ui.stderr().print(f"note: settings.yaml not usable, default fetch limits:\n{error}")
         return FetchLimits()

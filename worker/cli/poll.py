@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 from rich.console import Console
 from rich.text import Text
 
@@ -26,7 +25,7 @@ from worker.cli.common import config_option, json_option, load_or_fail, suggest
 from worker.cli.state import open_store
 from worker.config import Config, Source
 from worker.errors import FetchError
-from worker.fetch import FetchLimits, HostBusy, HostGate, make_client
+from worker.fetch import Fetcher, HostBusy, HostGate, make_client
 from worker.match import Document, matched_terms
 from worker.models import Article, RuleMatch
 from worker.pipeline import (
@@ -34,7 +33,6 @@ from worker.pipeline import (
     PollOutcome,
     build_article,
     fallback_article,
-    fetch_limits,
     finish_article,
     match_article,
     poll_source,
@@ -207,17 +205,18 @@ def _poll_all(
     sources: list[Source], config: Config, store: Store | None, gate: HostGate
 ) -> list[_Polled]:
     """Each source polled, in order; several at once (the gate keeps each host's pace)."""
-    limits = fetch_limits(config)
+    limits = config.settings.fetch_limits
     with make_client(limits) as client, ui.Progress(len(sources), "polling") as progress:
+        fetcher = Fetcher(client, limits, gate)
 
         def one(source: Source) -> _Polled:
             progress.advance(0, label=f"{source.id}: fetching")
             if store is None:
-                outcome = _poll_when_host_free(source, config, None, client, gate)
+                outcome = _poll_when_host_free(source, None, fetcher)
                 result = _Polled(source, outcome)
-                _articles(result, config, None, client, limits, gate, progress)
+                _articles(result, config, None, fetcher, progress)
             else:
-                result = _record_poll(source, config, store, client, limits, progress)
+                result = _record_poll(source, config, store, fetcher, progress)
             progress.advance()
             return result
 
@@ -228,16 +227,14 @@ def _poll_all(
 _HOST_BUSY_PATIENCE = 120.0
 
 
-def _poll_when_host_free(
-    source: Source, config: Config, store: Store | None, client: httpx.Client, gate: HostGate
-) -> PollOutcome:
+def _poll_when_host_free(source: Source, store: Store | None, fetcher: Fetcher) -> PollOutcome:
     """poll_source, waiting while the host is busy (other sources of it, or the
     worker): a busy host is politeness at work, not a failure of the source.
     A host that asked for a long pause (Retry-After) is given up after two
     minutes, and then still not counted against the source."""
     deadline = time.monotonic() + _HOST_BUSY_PATIENCE
     while True:
-        outcome = poll_source(source, config, store, client, gate=gate)
+        outcome = poll_source(source, store, fetcher)
         if outcome.result != "host-busy" or time.monotonic() > deadline:
             return outcome
         time.sleep(min(outcome.retry_after or 1.0, 10.0))
@@ -247,8 +244,7 @@ def _record_poll(
     source: Source,
     config: Config,
     store: Store,
-    client: httpx.Client,
-    limits: FetchLimits,
+    fetcher: Fetcher,
     progress: ui.Progress,
 ) -> _Polled:
     """The worker's poll (tasks.poll and tasks.process), done in this process."""
@@ -259,13 +255,13 @@ def _record_poll(
             )
             return _Polled(source, busy)
         now = time.time()
-        outcome = _poll_when_host_free(source, config, store, client, store.hosts)
+        outcome = _poll_when_host_free(source, store, fetcher)
         if outcome.result == "host-busy":
             return _Polled(source, outcome)  # not the source's fault: nothing to record
         store.sources.record_claim(source.id, now)
         result = _Polled(source, outcome)
         if not outcome.error:
-            _articles(result, config, store, client, limits, store.hosts, progress)
+            _articles(result, config, store, fetcher, progress)
         for key in settle_poll(source, outcome, config, store, time.time()):
             _due_now(store, key)
             result.deliveries += 1
@@ -276,16 +272,14 @@ def _articles(
     result: _Polled,
     config: Config,
     store: Store | None,
-    client: httpx.Client,
-    limits: FetchLimits,
-    gate: HostGate,
+    fetcher: Fetcher,
     progress: ui.Progress,
 ) -> None:
     source, new = result.source, result.outcome.new
     progress.grow(len(new))
     for number, entry in enumerate(new, 1):
         progress.advance(0, label=f"{source.id}: article {number}/{len(new)}")
-        article, note = _article(entry, source, client, limits, gate)
+        article, note = _article(entry, source, fetcher)
         if store is None:
             matches = match_article(article, config.rules_for(source), config)
         else:
@@ -297,13 +291,11 @@ def _articles(
         progress.advance()
 
 
-def _article(
-    new: NewEntry, source: Source, client: httpx.Client, limits: FetchLimits, gate: HostGate
-) -> tuple[Article, str | None]:
+def _article(new: NewEntry, source: Source, fetcher: Fetcher) -> tuple[Article, str | None]:
     """The article with its page's text; the feed's text when the page cannot be had."""
     for _ in range(_HOST_BUSY_TRIES):
         try:
-            return build_article(new.article_id, new.entry, source, client, limits, gate), None
+            return build_article(new.article_id, new.entry, source, fetcher), None
         except HostBusy as exc:
             # The worker is fetching from that host too: wait for a slot.
             time.sleep(min(exc.retry_after or 1.0, 30.0))

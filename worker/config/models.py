@@ -32,6 +32,7 @@ from pydantic_core import PydanticCustomError
 from worker import __version__
 from worker.config.durations import format_duration, parse_duration
 from worker.errors import QuerySyntaxError
+from worker.fetch.types import FetchLimits
 from worker.match import parse_query
 
 if TYPE_CHECKING:
@@ -303,6 +304,10 @@ def _zone(value: str) -> str:
     return value
 
 
+# The shortest delivery lease (`Settings.delivery_lease`).
+MIN_DELIVERY_LEASE = 120.0
+
+
 class Settings(_Model):
     """settings.yaml: everything has a default, so the file may be absent."""
 
@@ -343,6 +348,31 @@ class Settings(_Model):
     def http_user_agent(self) -> str:
         """The User-Agent header: site owners see whom to ask about the crawler."""
         return f"{self.user_agent} (+{self.contact})" if self.contact else self.user_agent
+
+    @property
+    def fetch_limits(self) -> FetchLimits:
+        """What every fetch of sources and pages may take."""
+        return FetchLimits(
+            timeout=self.fetch.timeout.total_seconds(),
+            max_bytes=self.fetch.max_bytes,
+            max_redirects=self.fetch.max_redirects,
+            user_agent=self.http_user_agent,
+            allow_private_networks=self.allow_private_networks,
+            per_host_concurrency=self.fetch.per_host_concurrency,
+            per_host_delay=self.fetch.per_host_delay.total_seconds(),
+        )
+
+    @property
+    def delivery_lease(self) -> float:
+        """How long a delivery handed to a task waits before it is taken again.
+
+        Half the task lease, so a deliver task that vanished with its worker is
+        retried before Celery would even re-deliver the task itself; but never
+        under two minutes, well over the longest send (a name lookup of 10 s at
+        most, Apprise's connect and read timeouts) plus recording it, so a slow
+        send is never taken again while it is still going.
+        """
+        return max(self.task_lease.total_seconds() / 2, MIN_DELIVERY_LEASE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ decode      bodies read within a byte limit, decompressed in bounded steps
 types       the frozen limits and results of a fetch
 """
 
-from worker.fetch.client import check_url, fetch
+from worker.fetch.client import Fetcher, check_url, fetch
 from worker.fetch.netguard import Resolver, is_refused_address, webhook_refusal
 from worker.fetch.politeness import HostGate, origin_of
 from worker.fetch.transport import SafeTransport, make_client
@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_USER_AGENT",
     "FetchLimits",
     "FetchResult",
+    "Fetcher",
     "HostBusy",
     "HostGate",
     "Resolver",

@@ -19,7 +19,7 @@ import email.utils
 import logging
 import math
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -31,7 +31,7 @@ from worker.fetch.robots import ROBOTS_MAX_BYTES, ROBOTS_TTL, check_robots, robo
 from worker.fetch.transport import DEADLINE, Refused, ResolveTimedOut
 from worker.fetch.types import FetchLimits, FetchResult, Validators
 
-__all__ = ["check_url", "fetch"]
+__all__ = ["Fetcher", "check_url", "fetch"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,21 @@ log = logging.getLogger(__name__)
 MAX_RETRY_AFTER = 6 * 3600.0
 # A 429/503 without Retry-After still keeps the host waiting this long.
 DEFAULT_RETRY_AFTER = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Fetcher:
+    """What the fetches of one step share: the process's client (one connection
+    pool), the limits, and the host gate (None: no politeness, as in tests)."""
+
+    client: httpx.Client
+    limits: FetchLimits
+    gate: HostGate | None = None
+
+    def get(
+        self, url: str, validators: Validators | None = None, *, robots: bool = False
+    ) -> FetchResult:
+        return fetch(self.client, url, self.limits, validators, gate=self.gate, robots=robots)
 
 
 def check_url(url: str) -> None:

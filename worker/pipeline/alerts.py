@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from worker.config import Config, Rule
 from worker.match import Document, RuleSet, compile_rules
-from worker.models import Article, RuleMatch
+from worker.models import Article, DeliveryKey, DeliveryKind, RuleMatch
 from worker.pipeline.dedup import fold_ttl, near_duplicates
-from worker.pipeline.delivery import delivery_lease, targets_for
+from worker.pipeline.delivery import targets_for
 from worker.store import Store
 
 __all__ = ["compiled_rules", "match_article", "record_matches"]
@@ -73,15 +73,15 @@ def record_matches(
                 store.digests.add(rule.id, alert_key, now)
                 continue
             for target in targets_for(rule, config.targets):
-                key = f"{alert_key}:{target.id}"
+                key = str(DeliveryKey.alert(alert_key, target.id))
                 store.outbox.create(
                     key,
-                    kind="alert",
+                    kind=DeliveryKind.ALERT,
                     target_id=target.id,
                     alert_keys=[alert_key],
                     title=f"{rule.id}: {article.title}",
                     now=now,
-                    lease=delivery_lease(config.settings),
+                    lease=config.settings.delivery_lease,
                 )
                 to_send.append(key)
     return to_send

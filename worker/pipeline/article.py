@@ -7,10 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-import httpx
-
 from worker.config import Config, Source
-from worker.fetch import FetchLimits, HostGate, fetch
+from worker.fetch import Fetcher
 from worker.models import Article, FeedEntry, RuleMatch
 from worker.parse import extract_article
 from worker.pipeline.alerts import match_article, record_matches
@@ -27,14 +25,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def build_article(
-    article_id: str,
-    entry: FeedEntry,
-    source: Source,
-    client: httpx.Client,
-    limits: FetchLimits,
-    gate: HostGate | None = None,
-) -> Article:
+def build_article(article_id: str, entry: FeedEntry, source: Source, fetcher: Fetcher) -> Article:
     """The entry as an Article; with `full_text`, the page's main text is the body.
 
     Raises FetchError when the page cannot be fetched: the caller decides
@@ -44,7 +35,7 @@ def build_article(
     if not (source.full_text and entry.url):
         return base
     # The link comes from the feed: fetch() refuses other schemes and private addresses.
-    response = fetch(client, entry.url, limits, gate=gate, robots=source.robots)
+    response = fetcher.get(entry.url, robots=source.robots)
     page = extract_article(
         response.content, url=response.url, strip=source.strip, content_type=response.content_type
     )

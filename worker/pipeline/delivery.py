@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from worker.config import Config, Rule, Settings
+from worker.config import Config, Rule
 from worker.fetch import webhook_refusal
+from worker.models import DeliveryKey, DeliveryKind, DeliveryState
 from worker.notify import (
     AlertContent,
     DigestItem,
@@ -30,11 +31,9 @@ from worker.notify import (
 from worker.notify.escape import escape
 from worker.store import DeliveryRecord, Store
 
-__all__ = ["deliver", "deliveries_of", "delivery_lease", "retry_delay", "targets_for"]
+__all__ = ["deliver", "deliveries_of", "retry_delay", "targets_for"]
 
 log = logging.getLogger(__name__)
-
-MIN_DELIVERY_LEASE = 120.0
 
 
 def targets_for(rule: Rule | None, targets: Sequence[Target]) -> list[Target]:
@@ -49,8 +48,11 @@ def targets_for(rule: Rule | None, targets: Sequence[Target]) -> list[Target]:
 def deliveries_of(store: Store, alert_key: str, target_ids: Sequence[str]) -> list[DeliveryRecord]:
     """The alert's own deliveries, or those of the digest that carried it."""
     window = store.alerts.digest_window(alert_key)
-    prefix = f"digest:{window}" if window else alert_key
-    records = (store.outbox.get(f"{prefix}:{tid}") for tid in target_ids)
+    keys = (
+        DeliveryKey.digest(float(window), tid) if window else DeliveryKey.alert(alert_key, tid)
+        for tid in target_ids
+    )
+    records = (store.outbox.get(str(key)) for key in keys)
     return [r for r in records if r is not None]
 
 
@@ -65,7 +67,7 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
     record = store.outbox.get(key)
     if record is None:
         return "unknown delivery"
-    if record.state != "pending":
+    if record.state != DeliveryState.PENDING:
         store.outbox.drop(key)
         return f"already {record.state}"
     target = next((t for t in config.targets if t.id == record.target_id), None)
@@ -82,11 +84,11 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
         store.outbox.record_attempt(key, False, refusal, now)
         store.outbox.mark_failed(key)
         return f"failed: {refusal}"
-    if record.kind == "health":
+    if record.kind == DeliveryKind.HEALTH:
         message: Message | None = _health_message(record.title, record.message, target)
     else:
         message = _message_for(
-            record.kind, record.alert_keys, target, config, store, _digest_window(key)
+            record.kind, record.alert_keys, target, config, store, DeliveryKey.parse(key).window
         )
     if message is None:
         store.outbox.mark_failed(key)
@@ -96,7 +98,7 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
         # The message is out: from here, failing to record it would send it
         # again when its lease runs out, so Redis gets every chance to answer.
         _record_side_effect(
-            lambda: store.outbox.mark_sent(key, now), within=delivery_lease(config.settings) / 2
+            lambda: store.outbox.mark_sent(key, now), within=config.settings.delivery_lease / 2
         )
         store.outbox.record_attempt(key, True, result.detail, now)
         _count_sent(store, record, now)
@@ -118,18 +120,6 @@ def _count_sent(store: Store, record: DeliveryRecord, now: float) -> None:
     article = store.archive.get(alert.article_id) if alert else None
     if article is not None and article.published is not None:
         store.metrics.observe_delay(now - article.published.timestamp())
-
-
-def delivery_lease(settings: Settings) -> float:
-    """How long a delivery handed to a task waits before it is taken again.
-
-    Half the task lease, so a deliver task that vanished with its worker is
-    retried before Celery would even re-deliver the task itself; but never
-    under two minutes, well over the longest send (a name lookup of 10 s at
-    most, Apprise's connect and read timeouts) plus recording it, so a slow
-    send is never taken again while it is still going.
-    """
-    return max(settings.task_lease.total_seconds() / 2, MIN_DELIVERY_LEASE)
 
 
 def _record_side_effect(write: Callable[[], None], within: float) -> None:
@@ -169,7 +159,7 @@ def _message_for(
     present = [c for c in contents if c is not None]
     if not present:
         return None
-    if kind == "alert":
+    if kind == DeliveryKind.ALERT:
         return render_alert(present[0][1], target.format, tz)
     items = [DigestItem(alert=content, at=at) for at, content in present]
     return render_digest(items, target.format, tz, window_label=_window_label(items, tz, window))
@@ -193,12 +183,6 @@ def _alert_content(
         also_reported_by=tuple(store.alerts.also_reported_by(alert_key)),
     )
     return datetime.fromtimestamp(alert.created, UTC), content
-
-
-def _digest_window(key: str) -> float | None:
-    """The window time in a digest delivery key (`digest:{window}:{target}`)."""
-    parts = key.split(":")
-    return float(parts[1]) if parts[0] == "digest" and len(parts) == 3 else None
 
 
 def _window_label(items: Sequence[DigestItem], tz: ZoneInfo, window: float | None) -> str:

@@ -1,5 +1,5 @@
 """Digests: when a digest window has passed, one delivery per target carries
-the alerts its rules collected, grouped by rule (SPEC 5)."""
+the alerts its rules collected, grouped by rule (README, "How it works")."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from worker.config import Config, Rule
+from worker.models import DeliveryKey, DeliveryKind
 from worker.notify import Target
-from worker.pipeline.delivery import delivery_lease, targets_for
+from worker.pipeline.delivery import targets_for
 from worker.store import Store
 
 __all__ = ["close_digests", "last_window"]
@@ -67,15 +68,15 @@ def _digest_deliveries(
     for target, alert_keys in per_target.values():
         if not alert_keys:
             continue
-        key = f"digest:{int(window)}:{target.id}"
+        key = str(DeliveryKey.digest(window, target.id))
         store.outbox.create(
             key,
-            kind="digest",
+            kind=DeliveryKind.DIGEST,
             target_id=target.id,
             alert_keys=alert_keys,
             title=f"digest: {len(alert_keys)} alerts",
             now=now,
-            lease=delivery_lease(config.settings),
+            lease=config.settings.delivery_lease,
         )
         keys.append(key)
     return keys

@@ -1,5 +1,5 @@
 """Source health: tell the `admin` targets when a source starts failing, goes
-stale or loses its listing selectors, and when it recovers (SPEC 5)."""
+stale or loses its listing selectors, and when it recovers (README, "How it works")."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from datetime import UTC, datetime
 
 from worker.config import Config, Source
-from worker.pipeline.delivery import delivery_lease
+from worker.models import DeliveryKey, DeliveryKind, Health
 from worker.pipeline.outcome import PollOutcome
 from worker.store import SourceState, Store
 
@@ -15,7 +15,7 @@ __all__ = ["HEALTH_FAILING_ERRORS", "HEALTH_STALE_AFTER", "watch_health"]
 
 log = logging.getLogger(__name__)
 
-# Source health (SPEC 5): a source is "failing" after this many polls in a row
+# Source health (README, "How it works"): a source is "failing" after this many polls in a row
 # failed (with the backoff, about a quarter of an hour), "stale" when no poll
 # found a new item for this long (or for ten intervals, if longer).
 HEALTH_FAILING_ERRORS = 5
@@ -35,9 +35,9 @@ def watch_health(
     if health == state.health:
         return []
     store.sources.save(source.id, health=health, health_detail=detail)
-    if health == "ok" and state.health is None:
+    if health == Health.OK and state.health is None:
         return []  # a new source that works: nothing to tell
-    if health == "ok":
+    if health == Health.OK:
         title = f"wirewatch: source {source.id} recovered"
         message = f"Source {source.name} ({source.url}) works again: {outcome.result}."
     else:
@@ -48,15 +48,15 @@ def watch_health(
     for target in config.targets:
         if "admin" not in target.tags:
             continue  # never content targets
-        key = f"health:{source.id}:{int(now * 1000)}:{target.id}"
+        key = str(DeliveryKey.health(source.id, now, target.id))
         store.outbox.create(
             key,
-            kind="health",
+            kind=DeliveryKind.HEALTH,
             target_id=target.id,
             alert_keys=[],
             title=title,
             now=now,
-            lease=delivery_lease(config.settings),
+            lease=config.settings.delivery_lease,
             message=message,
         )
         keys.append(key)
@@ -65,21 +65,21 @@ def watch_health(
 
 def _health_of(
     source: Source, state: SourceState, outcome: PollOutcome, now: float
-) -> tuple[str | None, str]:
+) -> tuple[Health | None, str]:
     if outcome.error:
         if state.errors >= HEALTH_FAILING_ERRORS:
             since = datetime.fromtimestamp(state.failing_since or now, UTC)
-            return "failing", (
+            return Health.FAILING, (
                 f"{state.errors} polls in a row failed since {since:%Y-%m-%d %H:%M} UTC; "
                 f"last: {outcome.error}"
             )
         return state.health, state.health_detail or ""  # a few errors are weather
     if source.type == "html":
         if outcome.feed is not None and outcome.feed.problem:
-            return "selectors", f"the listing selectors found nothing: {outcome.feed.problem}"
-        if outcome.feed is None and state.health == "selectors":
+            return Health.SELECTORS, f"the listing selectors found nothing: {outcome.feed.problem}"
+        if outcome.feed is None and state.health == Health.SELECTORS:
             return state.health, state.health_detail or ""  # page unchanged: still broken
     stale_after = max(HEALTH_STALE_AFTER, 10 * source.interval.total_seconds())
     if state.last_new is not None and now - state.last_new > stale_after:
-        return "stale", f"no new item for {(now - state.last_new) / 86400:.1f} days"
-    return "ok", ""
+        return Health.STALE, f"no new item for {(now - state.last_new) / 86400:.1f} days"
+    return Health.OK, ""

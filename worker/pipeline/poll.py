@@ -12,11 +12,9 @@ import hashlib
 import logging
 from collections.abc import Sequence
 
-import httpx
-
-from worker.config import Config, Settings, Source
+from worker.config import Config, Source
 from worker.errors import ExtractError, FetchError
-from worker.fetch import FetchLimits, FetchResult, HostGate, Validators, fetch
+from worker.fetch import Fetcher, FetchResult, Validators
 from worker.models import FeedEntry, ParsedFeed
 from worker.parse import canonical_url, find_feed_links, looks_like_feed, parse_feed, parse_listing
 from worker.pipeline.health import watch_health
@@ -28,7 +26,6 @@ __all__ = [
     "NewEntry",
     "PollOutcome",
     "article_id_for",
-    "fetch_limits",
     "poll_source",
     "record_poll",
     "settle_poll",
@@ -37,20 +34,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SOURCE_BACKOFF = 60.0
-
-
-def fetch_limits(config: Config | Settings) -> FetchLimits:
-    """The fetch limits of a config, or of settings.yaml alone (for `wirewatch extract`)."""
-    settings = config.settings if isinstance(config, Config) else config
-    return FetchLimits(
-        timeout=settings.fetch.timeout.total_seconds(),
-        max_bytes=settings.fetch.max_bytes,
-        max_redirects=settings.fetch.max_redirects,
-        user_agent=settings.http_user_agent,
-        allow_private_networks=settings.allow_private_networks,
-        per_host_concurrency=settings.fetch.per_host_concurrency,
-        per_host_delay=settings.fetch.per_host_delay.total_seconds(),
-    )
 
 
 def article_id_for(source_id: str, entry: FeedEntry, url: str | None) -> str:
@@ -63,29 +46,23 @@ def article_id_for(source_id: str, entry: FeedEntry, url: str | None) -> str:
 # -- polling ---------------------------------------------------------------
 
 
-def poll_source(
-    source: Source,
-    config: Config,
-    store: Store | None,
-    client: httpx.Client,
-    gate: HostGate | None = None,
-) -> PollOutcome:
+def poll_source(source: Source, store: Store | None, fetcher: Fetcher) -> PollOutcome:
     """Fetch and parse a source; list entries not seen before (all of them without a store).
 
-    With a `gate`, requests wait for their host's politeness slot (shared by all workers).
+    With the fetcher's gate, requests wait for their host's politeness slot
+    (shared by all workers).
     """
     state = store.sources.state(source.id) if store else None
     validators = Validators(state.etag, state.last_modified) if state else None
-    limits = fetch_limits(config)
     try:
-        response = fetch(client, source.url, limits, validators, gate=gate, robots=source.robots)
+        response = fetcher.get(source.url, validators, robots=source.robots)
         if response.not_modified:
             return PollOutcome(source.id, "not-modified", state.items if state else 0, ())
         body_hash = hashlib.sha256(response.content).hexdigest()
         if state and state.body_hash == body_hash:
             # Many servers ignore conditional GET; an identical body needs no parse.
             return PollOutcome(source.id, "unchanged", state.items, ())
-        feed = _parse_source(source, response, client, limits, gate)
+        feed = _parse_source(source, response, fetcher)
     except FetchError as exc:
         return PollOutcome(source.id, exc.kind, 0, (), error=str(exc), retry_after=exc.retry_after)
     except ExtractError as exc:  # unsafe XML, an invalid selector: the source is unusable
@@ -104,13 +81,7 @@ def poll_source(
     return PollOutcome(source.id, "ok", len(feed.entries), tuple(new), feed=feed)
 
 
-def _parse_source(
-    source: Source,
-    response: FetchResult,
-    client: httpx.Client,
-    limits: FetchLimits,
-    gate: HostGate | None,
-) -> ParsedFeed:
+def _parse_source(source: Source, response: FetchResult, fetcher: Fetcher) -> ParsedFeed:
     if source.type == "html":
         assert source.select is not None  # config validation requires it for html
         return parse_listing(
@@ -127,7 +98,7 @@ def _parse_source(
     links = find_feed_links(response.content, url=response.url)
     if not links:
         raise FetchError(source.url, "no-feed", "page is not a feed and links to none")
-    feed_response = fetch(client, links[0], limits, gate=gate, robots=source.robots)
+    feed_response = fetcher.get(links[0], robots=source.robots)
     return parse_feed(
         feed_response.content, url=feed_response.url, content_type=feed_response.content_type
     )

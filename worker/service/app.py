@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import cache
 from typing import Any
 
 from celery import Celery
@@ -17,22 +18,20 @@ from worker.config import Settings, load_settings
 from worker.errors import WirewatchError
 from worker.service.runtime import ARTICLES_QUEUE, TICKS_QUEUE, config_dir, redis_url
 
-__all__ = [
-    "MAX_COUNTDOWN",
-    "SETTINGS",
-    "TASK_TIME_LIMIT",
-    "VISIBILITY_TIMEOUT",
-    "app",
-    "broker_url",
-]
+__all__ = ["app", "broker_url", "max_countdown", "settings_at_start", "task_lease"]
 
 log = logging.getLogger(__name__)
 # httpx logs every request at INFO; the poll and article lines already say what was fetched.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def _settings_at_start() -> Settings:
-    """settings.yaml as the process starts: `tick` and `task_lease` need a restart to change."""
+@cache
+def settings_at_start() -> Settings:
+    """settings.yaml as the worker starts: `tick` and `task_lease` need a restart to change.
+
+    Read on first use (a worker's start, or the first task sent), never at
+    import: importing the tasks needs neither a config nor a Redis.
+    """
     try:
         return load_settings(config_dir())
     except WirewatchError as exc:
@@ -40,16 +39,17 @@ def _settings_at_start() -> Settings:
         return Settings()
 
 
-SETTINGS = _settings_at_start()
-# Redis re-delivers an unacknowledged task after this long (the task lease):
-# it must exceed the longest task and every retry countdown, or a slow task
-# would run twice; tasks cap their countdowns at a third of it.
-VISIBILITY_TIMEOUT = SETTINGS.task_lease.total_seconds()
-# The threads pool enforces no time limit: fetch deadlines bound every task.
-# For a pool that does (prefork, should a deployment choose it), a task is
-# stopped well before the lease hands it to another worker.
-TASK_TIME_LIMIT = 0.8 * VISIBILITY_TIMEOUT
-MAX_COUNTDOWN = VISIBILITY_TIMEOUT / 3
+def task_lease() -> float:
+    """Redis re-delivers an unacknowledged task after this long (the visibility timeout).
+
+    It must exceed the longest task and every retry countdown, or a slow task
+    would run twice; tasks cap their countdowns at a third of it (`max_countdown`).
+    """
+    return settings_at_start().task_lease.total_seconds()
+
+
+def max_countdown() -> float:
+    return task_lease() / 3
 
 
 def broker_url(url: str) -> str:
@@ -59,83 +59,96 @@ def broker_url(url: str) -> str:
     return url
 
 
-app = Celery("wirewatch", include=["worker.service.tasks"])
-app.conf.update(
-    # REDIS_URL, or the embedded Redis of a running `wirewatch run`.
-    broker_url=broker_url(redis_url()),
-    task_serializer="json",  # tasks carry ids and small JSON, nothing pickled
-    accept_content=["json"],
-    task_ignore_result=True,  # results live in the store; no result backend to fill up
-    # Acknowledge a task when it is done, not when it starts, so a worker that
-    # dies mid-task leaves the task in the queue for another worker.
-    task_acks_late=True,
-    # A child killed by the OS (kill -9, out of memory) counts as "not done":
-    # the task is re-queued instead of being marked failed.
-    task_reject_on_worker_lost=True,
-    # Tasks run in threads of one process: polls and page fetches wait on the
-    # network, so 64 threads keep 1,000+ feeds a minute moving on two cores in
-    # ~150 MB, where prefork needs a process (and its memory) per task in
-    # flight. At-least-once holds as before: acks stay late, so the tasks of a
-    # worker that dies return to the queue after the visibility timeout
-    # (reject_on_worker_lost only matters to prefork children). Time limits
-    # are not enforced by this pool; every fetch carries its own deadline.
-    worker_pool="threads",
-    worker_concurrency=64,
-    # Article processing (page fetch, extraction, matching) is CPU-heavy and
-    # comes in bursts of hundreds per cold poll; on a queue of its own, served
-    # by its own worker process (supervisor), it neither starves the polls of
-    # threads nor shares their interpreter lock, and uses the second core.
-    task_routes={
-        "wirewatch.process": {"queue": ARTICLES_QUEUE},
-        "wirewatch.fan_out": {"queue": ARTICLES_QUEUE},
-        # The tick publishes every due poll: on a worker busy extracting
-        # articles it took seconds to do so, and polls missed their hosts'
-        # politeness slots (bench/poll.py). Served by the poll worker only
-        # (`wirewatch run`) or by a worker that does everything (compose).
-        "wirewatch.tick": {"queue": TICKS_QUEUE},
-    },
-    # Reserve one task per thread, so a crash strands at most that many.
-    worker_prefetch_multiplier=1,
-    task_time_limit=TASK_TIME_LIMIT,
-    task_soft_time_limit=0.9 * TASK_TIME_LIMIT,
-    broker_transport_options={
-        "visibility_timeout": VISIBILITY_TIMEOUT,
-        # Look for the tasks of a vanished worker every 10 s (kombu's default
-        # looks every 100 s): a cheap range query, and recovery then takes
-        # the lease plus seconds, not the lease plus minutes.
-        "unacked_restore_interval": 10,
-        "unacked_restore_throttle": 1,
-        # A Redis that stops answering must fail calls, not hang the worker.
-        "socket_timeout": 30,
-        "socket_connect_timeout": 10,
-        "health_check_interval": 25,
-    },
-    # Wait for Redis at start (it may come up after the worker in compose).
-    broker_connection_retry_on_startup=True,
-    broker_connection_max_retries=None,
-    # A late-acked task whose connection was lost may be re-delivered elsewhere:
-    # cancel it here rather than let it run twice.
-    worker_cancel_long_running_tasks_on_connection_loss=True,
-    # On SIGTERM, let running tasks finish for a while before the cold shutdown
-    # requeues what is left (compose's stop_grace_period is longer).
-    worker_soft_shutdown_timeout=20.0,
-    worker_enable_soft_shutdown_on_idle=True,
-    beat_schedule={
-        "tick": {
-            "task": "wirewatch.tick",
-            "schedule": SETTINGS.tick.total_seconds(),
-            # Ticks that no worker took in time are dropped, not run in a burst
-            # when one comes back: the next tick does all that is due anyway.
-            "options": {"expires": SETTINGS.tick.total_seconds()},
+def _configuration() -> dict[str, Any]:
+    """The app's settings, computed when Celery first needs them (see `app`)."""
+    lease = task_lease()
+    # The threads pool enforces no time limit: fetch deadlines bound every task.
+    # For a pool that does (prefork, should a deployment choose it), a task is
+    # stopped well before the lease hands it to another worker.
+    time_limit = 0.8 * lease
+    tick = settings_at_start().tick.total_seconds()
+    return {
+        # REDIS_URL, or the embedded Redis of a running `wirewatch run`.
+        "broker_url": broker_url(redis_url()),
+        "task_serializer": "json",  # tasks carry ids and small JSON, nothing pickled
+        "accept_content": ["json"],
+        "task_ignore_result": True,  # results live in the store; no result backend to fill up
+        # Acknowledge a task when it is done, not when it starts, so a worker that
+        # dies mid-task leaves the task in the queue for another worker.
+        "task_acks_late": True,
+        # A child killed by the OS (kill -9, out of memory) counts as "not done":
+        # the task is re-queued instead of being marked failed.
+        "task_reject_on_worker_lost": True,
+        # Tasks run in threads of one process: polls and page fetches wait on the
+        # network, so 64 threads keep 1,000+ feeds a minute moving on two cores in
+        # ~150 MB, where prefork needs a process (and its memory) per task in
+        # flight. At-least-once holds as before: acks stay late, so the tasks of a
+        # worker that dies return to the queue after the visibility timeout
+        # (reject_on_worker_lost only matters to prefork children). Time limits
+        # are not enforced by this pool; every fetch carries its own deadline.
+        "worker_pool": "threads",
+        "worker_concurrency": 64,
+        # Article processing (page fetch, extraction, matching) is CPU-heavy and
+        # comes in bursts of hundreds per cold poll; on a queue of its own, served
+        # by its own worker process (supervisor), it neither starves the polls of
+        # threads nor shares their interpreter lock, and uses the second core.
+        "task_routes": {
+            "wirewatch.process": {"queue": ARTICLES_QUEUE},
+            "wirewatch.fan_out": {"queue": ARTICLES_QUEUE},
+            # The tick publishes every due poll: on a worker busy extracting
+            # articles it took seconds to do so, and polls missed their hosts'
+            # politeness slots (bench/poll.py). Served by the poll worker only
+            # (`wirewatch run`) or by a worker that does everything (compose).
+            "wirewatch.tick": {"queue": TICKS_QUEUE},
         },
-    },
-    timezone="UTC",
-)
+        # Reserve one task per thread, so a crash strands at most that many.
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": time_limit,
+        "task_soft_time_limit": 0.9 * time_limit,
+        "broker_transport_options": {
+            "visibility_timeout": lease,
+            # Look for the tasks of a vanished worker every 10 s (kombu's default
+            # looks every 100 s): a cheap range query, and recovery then takes
+            # the lease plus seconds, not the lease plus minutes.
+            "unacked_restore_interval": 10,
+            "unacked_restore_throttle": 1,
+            # A Redis that stops answering must fail calls, not hang the worker.
+            "socket_timeout": 30,
+            "socket_connect_timeout": 10,
+            "health_check_interval": 25,
+        },
+        # Wait for Redis at start (it may come up after the worker in compose).
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,
+        # A late-acked task whose connection was lost may be re-delivered elsewhere:
+        # cancel it here rather than let it run twice.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # On SIGTERM, let running tasks finish for a while before the cold shutdown
+        # requeues what is left (compose's stop_grace_period is longer).
+        "worker_soft_shutdown_timeout": 20.0,
+        "worker_enable_soft_shutdown_on_idle": True,
+        "beat_schedule": {
+            "tick": {
+                "task": "wirewatch.tick",
+                "schedule": tick,
+                # Ticks that no worker took in time are dropped, not run in a burst
+                # when one comes back: the next tick does all that is due anyway.
+                "options": {"expires": tick},
+            },
+        },
+        "timezone": "UTC",
+    }
+
+
+# Built without I/O: Celery reads `_configuration` (settings.yaml, the Redis
+# URL) only when a worker starts or a task is first sent.
+app = Celery("wirewatch", include=["worker.service.tasks"])
+app.add_defaults(_configuration)
 
 
 @beat_init.connect
 def _poll_everything_at_start(**_: Any) -> None:
-    """SPEC: every source is polled right after start.
+    """Every source is polled right after start (README, "How it works").
 
     Done here, in beat before its first tick, so no tick can claim a poll
     that the start then makes due again.

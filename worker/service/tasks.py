@@ -23,20 +23,19 @@ from celery import Task
 
 from worker.config import Config, Source
 from worker.errors import FetchError
-from worker.fetch import FetchLimits, HostBusy, make_client, origin_of
+from worker.fetch import Fetcher, FetchLimits, HostBusy, make_client, origin_of
 from worker.models import Article, FeedEntry
 from worker.pipeline import (
     build_article,
     entry_from_json,
     fallback_article,
-    fetch_limits,
     finish_article,
     poll_source,
     settle_poll,
 )
-from worker.pipeline.delivery import deliver, delivery_lease
+from worker.pipeline.delivery import deliver
 from worker.pipeline.digest import close_digests
-from worker.service.app import MAX_COUNTDOWN, VISIBILITY_TIMEOUT, app
+from worker.service.app import app, max_countdown, task_lease
 from worker.service.live_config import LiveConfig
 from worker.service.runtime import config_dir, get_store
 from worker.store import Store
@@ -56,6 +55,11 @@ def _client(limits: FetchLimits) -> httpx.Client:
     return make_client(limits)
 
 
+def _fetcher(config: Config, store: Store) -> Fetcher:
+    limits = config.settings.fetch_limits
+    return Fetcher(_client(limits), limits, store.hosts)
+
+
 def _config() -> Config | None:
     config = _live().current()
     if config is None:
@@ -72,7 +76,7 @@ def _host_wait(retry_after: float | None) -> float:
     # Jitter spreads the tasks that wait on one busy host over time. A long
     # Retry-After is waited out in several hops: a countdown longer than the
     # lease would make Redis hand the waiting task to a second worker.
-    return min(max(retry_after or 0.0, 1.0) * random.uniform(1.0, 1.5), MAX_COUNTDOWN)
+    return min(max(retry_after or 0.0, 1.0) * random.uniform(1.0, 1.5), max_countdown())
 
 
 def _spread_by_host(source_ids: list[str], config: Config) -> list[str]:
@@ -90,7 +94,8 @@ def _spread_by_host(source_ids: list[str], config: Config) -> list[str]:
 REDIS_OUTAGE_RETRY: dict[str, Any] = {
     "autoretry_for": (redis.ConnectionError, redis.TimeoutError),
     "retry_backoff": 5,
-    "retry_backoff_max": min(120, int(MAX_COUNTDOWN)),
+    # Capped further by the lease (GuardedTask.retry).
+    "retry_backoff_max": 120,
     "retry_jitter": True,
     "max_retries": 10,  # about ten minutes of outage
 }
@@ -119,7 +124,7 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery ships no type hints
             store = get_store()
             try:
                 starts = store.guard.count_start(
-                    request.id, request.retries, (2 * MAX_STARTS + 1) * VISIBILITY_TIMEOUT
+                    request.id, request.retries, (2 * MAX_STARTS + 1) * task_lease()
                 )
             except redis.RedisError:
                 starts = 1  # count nothing rather than block work during an outage
@@ -132,6 +137,13 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery ships no type hints
                 store.guard.set_aside(self.name, request.id, args, time.time())
                 return None
         return super().__call__(*args, **kwargs)
+
+    def retry(self, *args: Any, countdown: float | None = None, **kwargs: Any) -> Any:
+        # A countdown longer than the lease would make Redis hand the waiting
+        # task to a second worker; the lease is known only once settings are read.
+        if countdown is not None:
+            countdown = min(countdown, max_countdown())
+        return super().retry(*args, countdown=countdown, **kwargs)
 
 
 @app.task(name="wirewatch.tick")
@@ -150,7 +162,7 @@ def tick() -> None:
     with app.producer_or_acquire() as producer:
         for source_id in _spread_by_host(due, config):
             poll.apply_async((source_id,), producer=producer)
-    for key in store.outbox.take_due(now, delivery_lease(config.settings)):
+    for key in store.outbox.take_due(now, config.settings.delivery_lease):
         deliver_task.delay(key)
     with store.locks.hold("digests", ttl=60) as taken:
         if taken:
@@ -169,14 +181,12 @@ def poll(source_id: str) -> None:
     # As long as the lease: longer than any poll (three requests at most),
     # and about gone when the broker hands a dead worker's poll to another
     # (if not, the next interval's claim polls the source).
-    with store.locks.hold(f"poll:{source_id}", ttl=VISIBILITY_TIMEOUT) as taken:
+    with store.locks.hold(f"poll:{source_id}", ttl=task_lease()) as taken:
         if not taken:
             log.info("source=%s: a poll is already running, this one is dropped", source_id)
             return
         now = time.time()
-        outcome = poll_source(
-            source, config, store, _client(fetch_limits(config)), gate=store.hosts
-        )
+        outcome = poll_source(source, store, _fetcher(config, store))
         if outcome.result == "host-busy":
             # The host's politeness slot is taken: come back later rather than
             # hold a worker thread; not an error of the source.
@@ -265,9 +275,8 @@ def process(self: Task, article_id: str) -> None:
     def build(
         article_id: str, entry: FeedEntry, source: Source, config: Config, store: Store
     ) -> Article | None:
-        limits = fetch_limits(config)
         try:
-            return build_article(article_id, entry, source, _client(limits), limits, store.hosts)
+            return build_article(article_id, entry, source, _fetcher(config, store))
         except HostBusy as exc:
             # Not a failure of the page: a fresh task (not a retry) waits for the host.
             process.apply_async((article_id,), countdown=_host_wait(exc.retry_after))
@@ -276,7 +285,7 @@ def process(self: Task, article_id: str) -> None:
             store.metrics.count("wirewatch_fetch_errors", kind=exc.kind)
             retries = self.request.retries
             if exc.kind not in _FINAL_KINDS and retries < PAGE_RETRIES:
-                countdown = min(30 * 2**retries * random.uniform(0.5, 1.5), MAX_COUNTDOWN)
+                countdown = min(30 * 2**retries * random.uniform(0.5, 1.5), max_countdown())
                 log.info(
                     "article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc
                 )
@@ -296,7 +305,7 @@ def deliver_task(key: str) -> None:
     # Held for most of the outbox lease, so no second sender starts while this
     # one still sends or records; and free again when the tick takes a
     # delivery whose task vanished, or that retake would find it held.
-    with store.locks.hold(f"deliver:{key}", ttl=0.9 * delivery_lease(config.settings)) as taken:
+    with store.locks.hold(f"deliver:{key}", ttl=0.9 * config.settings.delivery_lease) as taken:
         if not taken:
             return  # another worker is sending this very delivery
         outcome = deliver(key, config, store, time.time())

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import redis
 
+from worker.models import DeliveryKind, DeliveryState
 from worker.store import keys
 from worker.store.codec import mapping, texts
 
@@ -27,9 +28,9 @@ return due
 @dataclass(frozen=True, slots=True)
 class DeliveryRecord:
     key: str
-    kind: str  # "alert", "digest" or "health"
+    kind: DeliveryKind
     target_id: str
-    state: str  # "pending", "sent" or "failed"
+    state: DeliveryState
     created: float
     attempts: int
     last_error: str | None
@@ -48,7 +49,7 @@ class Outbox:
         self,
         key: str,
         *,
-        kind: str,
+        kind: DeliveryKind,
         target_id: str,
         alert_keys: list[str],
         title: str,
@@ -58,7 +59,7 @@ class Outbox:
     ) -> bool:
         """Put a delivery in the outbox once; a repeat of the same key changes nothing."""
         hkey = keys.delivery(key)
-        if not self._redis.hsetnx(hkey, "state", "pending"):
+        if not self._redis.hsetnx(hkey, "state", DeliveryState.PENDING):
             return False
         pipe = self._redis.pipeline()
         pipe.hset(
@@ -83,9 +84,9 @@ class Outbox:
             return None
         return DeliveryRecord(
             key=key,
-            kind=data["kind"],
+            kind=DeliveryKind(data["kind"]),
             target_id=data["target_id"],
-            state=data["state"],
+            state=DeliveryState(data["state"]),
             created=float(data["created"]),
             attempts=int(data.get("attempts", 0)),
             last_error=data.get("last_error") or None,
@@ -110,13 +111,13 @@ class Outbox:
 
     def mark_sent(self, key: str, now: float) -> None:
         pipe = self._redis.pipeline()
-        pipe.hset(keys.delivery(key), mapping={"state": "sent", "sent_at": now})
+        pipe.hset(keys.delivery(key), mapping={"state": DeliveryState.SENT, "sent_at": now})
         pipe.zrem(keys.OUTBOX, key)
         pipe.execute()
 
     def mark_failed(self, key: str) -> None:
         pipe = self._redis.pipeline()
-        pipe.hset(keys.delivery(key), "state", "failed")
+        pipe.hset(keys.delivery(key), "state", DeliveryState.FAILED)
         pipe.zrem(keys.OUTBOX, key)
         pipe.sadd(keys.FAILED, key)
         pipe.execute()

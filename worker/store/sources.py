@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import redis
 
+from worker.models import Health
 from worker.store import keys
 from worker.store.codec import mapping
 
@@ -42,7 +43,7 @@ class SourceState:
     new_items: int = 0
     errors: int = 0
     not_before: float = 0.0
-    health: str | None = None  # a Health value; None before the first poll
+    health: Health | None = None  # None before the first poll
     health_detail: str | None = None
     failing_since: float | None = None
     last_new: float | None = None  # when a poll last found a new item
@@ -63,7 +64,7 @@ class SourceState:
             new_items=int(data.get("new_items", 0)),
             errors=int(data.get("errors", 0)),
             not_before=float(data.get("not_before", 0)),
-            health=data.get("health") or None,
+            health=Health(data["health"]) if data.get("health") else None,
             health_detail=data.get("health_detail") or None,
             failing_since=float(data["failing_since"]) if data.get("failing_since") else None,
             last_new=float(data["last_new"]) if data.get("last_new") else None,
