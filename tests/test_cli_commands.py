@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psutil
 import pytest
@@ -240,7 +240,8 @@ def test_poll_records_and_state_commands_read_it_from_redis_url(
 
     # The alerts wait in the outbox, due now: the worker's next tick sends them.
     store = Store.from_url(redis_server_url)
-    due = store.redis.zrange("ww:outbox", 0, -1, withscores=True)
+    # redis-py's stubs do not narrow the reply by `withscores`.
+    due = cast("list[tuple[bytes, float]]", store.redis.zrange("ww:outbox", 0, -1, withscores=True))
     assert len(due) == 2 and all(at <= datetime.now().timestamp() for _, at in due)
 
     status, alerts, backtest, metrics = side_by_side(

@@ -205,7 +205,8 @@ def _bytes(size: str) -> int:
     parsed = re.fullmatch(r"(\d+)\s*([kmg]?)b?", size.lower())
     assert parsed, size
     number, unit = parsed.groups()
-    return int(number) * 1024 ** "_kmg".index(unit or "_")
+    scale: int = 1024 ** "_kmg".index(unit or "_")
+    return int(number) * scale
 
 
 def _pings(client: redis.Redis) -> bool:

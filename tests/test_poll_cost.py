@@ -21,6 +21,7 @@ from worker import pipeline
 from worker.config import Config, load_config
 from worker.fetch import make_client
 from worker.models import ParsedFeed
+from worker.parse import parse_feed
 from worker.store import Store
 
 
@@ -81,7 +82,7 @@ def store(redis_server_url: str) -> Iterator[Store]:
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The url of every feed the pipeline parses."""
     calls: list[str] = []
-    real: Callable[..., ParsedFeed] = pipeline.parse_feed
+    real: Callable[..., ParsedFeed] = parse_feed
 
     def counting(data: bytes, **kwargs: Any) -> ParsedFeed:
         calls.append(str(kwargs.get("url")))
