@@ -139,6 +139,7 @@ def _healthy(service: dict[str, Any], env: dict[str, str]) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_worker_and_beat_commands_run_and_pass_their_healthchecks(
     compose: dict[str, Any], service_env: dict[str, str], tmp_path: Path
 ) -> None:

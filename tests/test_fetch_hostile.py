@@ -497,6 +497,7 @@ def test_listing_selectors_finding_nothing_alerts_admin(
 # -- through the real worker ---------------------------------------------------
 
 
+@pytest.mark.slow
 def test_hostile_sources_fail_clearly_and_the_good_one_is_polled(
     tmp_path: Path, hostile: HostileServer, own_redis: EmbeddedRedis
 ) -> None:

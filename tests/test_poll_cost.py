@@ -162,6 +162,7 @@ def status_json(config_dir: Path, redis_url: str) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.slow
 def test_listing_that_finds_nothing_is_shown_in_status(
     tmp_path: Path, store: Store, redis_server_url: str
 ) -> None:

@@ -65,6 +65,7 @@ def test_poll_lock_keeps_a_poll_from_overlapping_itself(own_redis: EmbeddedRedis
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_two_beats_poll_each_source_once_per_interval(
     tmp_path: Path, redis_server_url: str
 ) -> None:
