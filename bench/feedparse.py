@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +35,7 @@ import feedparser  # noqa: E402
 
 from worker.errors import ExtractError  # noqa: E402
 from worker.models import ParsedFeed  # noqa: E402
-from worker.parse import feeds, parse_feed  # noqa: E402
+from worker.parse import parse_feed  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "parse"
 FEED_URL = "https://news.example.com/rss"
@@ -128,12 +127,12 @@ def fastfeedparser_parse(source: io.BytesIO, **_options: object) -> feedparser.F
 @contextmanager
 def using(parse: Callable[..., Any]) -> Iterator[None]:
     """parse_feed with another XML feed parser in feedparser's place."""
-    real = feeds.feedparser
-    feeds.feedparser = SimpleNamespace(parse=parse)  # type: ignore[assignment]
+    real = feedparser.parse
+    feedparser.parse = parse
     try:
         yield
     finally:
-        feeds.feedparser = real
+        feedparser.parse = real
 
 
 # -- timing and comparison -------------------------------------------------------------

@@ -10,6 +10,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from tests.receivers import SmtpReceiver, WebhookReceiver, closed_port
 from tests.wirewatch_process import run_cli
 from worker.config import Config, load_config
@@ -18,6 +20,8 @@ from worker.pipeline import match_article, record_matches
 from worker.pipeline.delivery import deliver
 from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
+
+pytestmark = pytest.mark.slow  # each test runs the wirewatch command several times
 
 SECRET = "Pa55-w0rd-XYZZY"
 

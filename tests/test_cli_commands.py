@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psutil
 import pytest
@@ -140,6 +140,7 @@ def test_help_has_an_example_for_every_command() -> None:
 # -- poll ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_dry_run_poll_shows_every_entry_and_records_nothing(
     tmp_path: Path, site_config: Path, newsroom: Newsroom
 ) -> None:
@@ -186,6 +187,7 @@ def test_dry_run_poll_shows_every_entry_and_records_nothing(
     assert not data.exists()
 
 
+@pytest.mark.slow
 def test_a_dry_run_needs_no_secrets_but_a_real_poll_does(
     site_config: Path, redis_server_url: str
 ) -> None:
@@ -203,6 +205,7 @@ def test_a_dry_run_needs_no_secrets_but_a_real_poll_does(
     one_line_error(real, 2, "environment variable WIREWATCH_UNSET_TOKEN is not set")
 
 
+@pytest.mark.slow
 def test_sources_on_one_host_wait_their_turn_instead_of_failing(
     tmp_path: Path, newsroom: Newsroom
 ) -> None:
@@ -224,6 +227,7 @@ def test_sources_on_one_host_wait_their_turn_instead_of_failing(
     assert {r["source"] for r in json_lines(result)} == {"daily-wire", "same-wire"}
 
 
+@pytest.mark.slow
 def test_poll_records_and_state_commands_read_it_from_redis_url(
     site_config: Path, newsroom: Newsroom, redis_server_url: str
 ) -> None:
@@ -240,7 +244,8 @@ def test_poll_records_and_state_commands_read_it_from_redis_url(
 
     # The alerts wait in the outbox, due now: the worker's next tick sends them.
     store = Store.from_url(redis_server_url)
-    due = store.redis.zrange("ww:outbox", 0, -1, withscores=True)
+    # redis-py's stubs do not narrow the reply by `withscores`.
+    due = cast("list[tuple[bytes, float]]", store.redis.zrange("ww:outbox", 0, -1, withscores=True))
     assert len(due) == 2 and all(at <= datetime.now().timestamp() for _, at in due)
 
     status, alerts, backtest, metrics = side_by_side(
@@ -281,6 +286,7 @@ def test_poll_records_and_state_commands_read_it_from_redis_url(
 # -- the state of a stopped `wirewatch run` ---------------------------------------
 
 
+@pytest.mark.slow
 def test_state_commands_read_a_stopped_run_and_use_a_live_one(
     tmp_path: Path, site_config: Path
 ) -> None:
@@ -341,6 +347,7 @@ def test_state_commands_read_a_stopped_run_and_use_a_live_one(
 # -- error paths ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_unreachable_redis_missing_config_and_bad_input_are_one_line_errors(
     tmp_path: Path, site_config: Path
 ) -> None:
@@ -385,6 +392,7 @@ def test_unreachable_redis_missing_config_and_bad_input_are_one_line_errors(
     assert not (tmp_path / "data").exists()  # the bad query was refused before any Redis
 
 
+@pytest.mark.slow
 def test_match_check_extract_notify_and_import_speak_json(
     tmp_path: Path, site_config: Path
 ) -> None:
@@ -428,6 +436,7 @@ def test_match_check_extract_notify_and_import_speak_json(
 # -- on a terminal ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_progress_on_a_terminal_leaves_json_clean(site_config: Path) -> None:
     terminal = {
         "WIREWATCH_CONFIG": str(site_config),

@@ -139,6 +139,7 @@ def _healthy(service: dict[str, Any], env: dict[str, str]) -> bool:
     )
 
 
+@pytest.mark.slow
 def test_worker_and_beat_commands_run_and_pass_their_healthchecks(
     compose: dict[str, Any], service_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -205,7 +206,8 @@ def _bytes(size: str) -> int:
     parsed = re.fullmatch(r"(\d+)\s*([kmg]?)b?", size.lower())
     assert parsed, size
     number, unit = parsed.groups()
-    return int(number) * 1024 ** "_kmg".index(unit or "_")
+    scale: int = 1024 ** "_kmg".index(unit or "_")
+    return int(number) * scale
 
 
 def _pings(client: redis.Redis) -> bool:

@@ -239,6 +239,7 @@ def test_concurrent_workers_alert_once(
     assert len(hook.items) == 1
 
 
+@pytest.mark.slow
 def test_lookup_cost_does_not_grow_with_the_index(own_redis: EmbeddedRedis) -> None:
     """With thousands of unrelated articles indexed, a lookup reads a fixed number of
     buckets and finds no false candidates to verify."""
@@ -257,6 +258,7 @@ def test_lookup_cost_does_not_grow_with_the_index(own_redis: EmbeddedRedis) -> N
     assert [article for article, _ in found] == ["story"]
 
 
+@pytest.mark.slow
 def test_wirewatch_alerts_shows_also_reported_by(
     tmp_path: Path, own_redis: EmbeddedRedis, hook: WebhookReceiver
 ) -> None:

@@ -24,7 +24,7 @@ from tests.wirewatch_process import Wirewatch
 from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 BERLIN = ZoneInfo("Europe/Berlin")
 SECRET = "Pa55-w0rd-XYZZY"

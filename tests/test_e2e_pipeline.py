@@ -16,7 +16,7 @@ from tests.web import Site
 from tests.wirewatch_process import Wirewatch
 from worker.store import Store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def write_config(directory: Path, site: Site, smtp: SmtpReceiver, settings: str = "") -> None:

@@ -16,7 +16,7 @@ from tests.waiting import wait_until
 from tests.wirewatch_process import Wirewatch
 from worker.store import Store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def write_config(directory: Path, source: str, smtp: SmtpReceiver) -> None:

@@ -22,7 +22,7 @@ from tests.wirewatch_process import Wirewatch
 from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 # The shortest lease settings.yaml allows: work held by a killed worker is

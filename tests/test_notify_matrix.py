@@ -29,6 +29,8 @@ from tests.waiting import wait_until
 from worker.models import Article, Span
 from worker.notify import AlertContent, DigestItem, load_targets, render_alert, render_digest, send
 
+pytestmark = pytest.mark.slow  # starts a Synapse homeserver when one is configured
+
 SYNAPSE_PYTHON = os.environ.get("WIREWATCH_TEST_SYNAPSE_PYTHON", "")
 HOMESERVER = os.environ.get("WIREWATCH_TEST_MATRIX_URL", "")
 HOW_TO_RUN = (

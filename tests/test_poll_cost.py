@@ -20,6 +20,7 @@ from tests.wirewatch_process import run_cli
 from worker.config import Config, load_config
 from worker.fetch import Fetcher, make_client
 from worker.models import ParsedFeed
+from worker.parse import parse_feed
 from worker.pipeline import poll as pipeline
 from worker.store import Store
 
@@ -81,7 +82,7 @@ def store(redis_server_url: str) -> Iterator[Store]:
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The url of every feed the pipeline parses."""
     calls: list[str] = []
-    real: Callable[..., ParsedFeed] = pipeline.parse_feed
+    real: Callable[..., ParsedFeed] = parse_feed
 
     def counting(data: bytes, **kwargs: Any) -> ParsedFeed:
         calls.append(str(kwargs.get("url")))
@@ -162,6 +163,7 @@ def status_json(config_dir: Path, redis_url: str) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.slow
 def test_listing_that_finds_nothing_is_shown_in_status(
     tmp_path: Path, store: Store, redis_server_url: str
 ) -> None:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 T = TypeVar("T")
 
 
-def wait_until(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.1) -> T:
-    """Return the first truthy value of `predicate`, or fail after `timeout` seconds."""
+def wait_until(
+    predicate: Callable[[], T | Literal[False] | None],
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+) -> T:
+    """Return the first truthy value of `predicate`, or fail after `timeout` seconds.
+
+    A predicate that answers None or False until the condition holds gives the
+    value it then answers, typed without the None or False."""
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
