@@ -26,6 +26,7 @@ _EXIT_INTERNAL = 70
 # module is imported only when it runs (or for --help), which keeps the
 # start of every command short.
 _COMMANDS = {
+    "init": "init",
     "check": "check",
     "match": "match",
     "backtest": "backtest",
@@ -104,6 +105,7 @@ def main(verbose: bool) -> None:
 
     \b
     Getting started:
+      wirewatch init                              a commented starter config
       wirewatch check                             is the config valid?
       wirewatch match 'S-300 AND Iran' page.html  does my rule find this?
       wirewatch poll moscow-times --dry-run       what does a new source give?

@@ -30,8 +30,8 @@ __all__ = [
 ]
 
 CONFIG_HINT = (
-    "run wirewatch in the folder that holds config/, or point --config or "
-    "WIREWATCH_CONFIG at your config folder"
+    "run wirewatch in the folder that holds config/, point --config or "
+    "WIREWATCH_CONFIG at your config folder, or create one with `wirewatch init`"
 )
 
 config_option = click.option(

@@ -6,6 +6,8 @@ import logging
 
 import click
 
+from worker.cli.init import init_hint
+from worker.cli.ui import Failure
 from worker.service.runtime import config_dir, data_dir
 from worker.service.supervisor import run
 
@@ -40,6 +42,9 @@ def command(concurrency: int, loglevel: str) -> None:
       WIREWATCH_CONFIG=/srv/ww/config WIREWATCH_DATA=/srv/ww/data wirewatch run
       REDIS_URL=redis://localhost:6379/0 wirewatch run --concurrency 16
     """
+    config = config_dir()
+    if not config.is_dir():
+        raise Failure(f"no config folder at {config}", hint=init_hint(config))
     loglevel = loglevel.upper()
     # force: the group set a quiet handler for the short commands.
     logging.basicConfig(
@@ -47,4 +52,4 @@ def command(concurrency: int, loglevel: str) -> None:
         format="[%(asctime)s: %(levelname)s/%(name)s] %(message)s",
         force=True,
     )
-    raise SystemExit(run(config_dir(), data_dir(), loglevel=loglevel, concurrency=concurrency))
+    raise SystemExit(run(config, data_dir(), loglevel=loglevel, concurrency=concurrency))

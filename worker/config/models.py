@@ -23,11 +23,12 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 from worker import __version__
 from worker.config.durations import format_duration, parse_duration
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from worker.notify import Target
 
 __all__ = [
+    "Between",
     "Config",
     "FetchSettings",
     "NearDuplicateSettings",
@@ -66,16 +68,25 @@ def _to_duration(value: object) -> object:
         raise _error(str(error)) from None
 
 
-def _between(low: timedelta, high: timedelta) -> AfterValidator:
-    def check(value: timedelta) -> timedelta:
-        if not low <= value <= high:
+@dataclass(frozen=True, slots=True)
+class Between:
+    """The range of a duration setting: validates it, and tells the docs what it is."""
+
+    low: timedelta
+    high: timedelta
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def _check(self, value: timedelta) -> timedelta:
+        if not self.low <= value <= self.high:
             raise _error(
                 f"{format_duration(value)} is out of range: must be between "
-                f"{format_duration(low)} and {format_duration(high)}"
+                f"{format_duration(self.low)} and {format_duration(self.high)}"
             )
         return value
-
-    return AfterValidator(check)
 
 
 _SECOND = timedelta(seconds=1)
@@ -85,7 +96,7 @@ _DAY = timedelta(days=1)
 
 # Durations are written "5m" or given in seconds; each use names its bounds.
 _DURATION = BeforeValidator(_to_duration)
-Interval = Annotated[timedelta, _DURATION, _between(30 * _SECOND, 24 * _HOUR)]
+Interval = Annotated[timedelta, _DURATION, Between(30 * _SECOND, 24 * _HOUR)]
 
 
 def _as_tuple(value: object) -> object:
@@ -157,16 +168,22 @@ Names = Annotated[tuple[NonEmptyStr, ...], BeforeValidator(_as_tuple), AfterVali
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Attribute docstrings become field descriptions: the configuration
+    # reference in docs/ is generated from them (docs/gen_config_reference.py).
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class Selectors(_Model):
     """CSS selectors that turn a listing page into items (``type: html``)."""
 
     item: NonEmptyStr
+    """Selects each entry of the listing page."""
     link: NonEmptyStr
+    """Inside an item: the element whose `href` is the article's link."""
     title: NonEmptyStr | None = None
+    """Inside an item: the title's element (default: the link's text)."""
     summary: NonEmptyStr | None = None
+    """Inside an item: a summary or teaser, matched until the page itself is fetched."""
 
     @field_validator("item", "link", "title", "summary")
     @classmethod
@@ -186,23 +203,41 @@ class SourceDefaults(_Model):
     """``defaults:`` of sources.yaml: what a source leaves out."""
 
     interval: Interval = 5 * _MINUTE
+    """How often each source is polled."""
     full_text: bool = True
+    """Fetch each new article's page and extract its main text."""
     robots: bool = True
+    """Honour each site's robots.txt."""
 
 
 class Source(_Model):
     """One news source to poll."""
 
     id: SourceId
+    """Unique; lowercase letters, digits and `-`. Rules, commands and logs use it."""
     url: HttpUrl
+    """The feed, or the page to read (http or https)."""
     type: Literal["feed", "html", "auto"] = "auto"
+    """`feed`: RSS 0.9x/1.0/2.0, Atom or JSON Feed. `html`: a listing page read with
+    `select`. `auto`: a feed, or an HTML page that links to one with
+    `<link rel="alternate">`."""
     interval: Interval = 5 * _MINUTE
+    """How often to poll it."""
     full_text: bool = True
+    """Fetch each new article's page and extract its main text; `false` matches on
+    what the feed itself says (title and summary)."""
     tags: Annotated[tuple[Tag, ...], BeforeValidator(_as_tuple)] = ()
+    """Names that rules can use in `sources:` instead of listing ids."""
     strip: Annotated[tuple[NonEmptyStr, ...], BeforeValidator(_as_tuple)] = ()
+    """Text to drop from this source's articles (donation appeals, boilerplate),
+    so that it never matches a rule."""
     select: Selectors | None = Field(default=None, validate_default=True)
+    """CSS selectors that find the entries of a listing page; required with
+    `type: html`, refused otherwise."""
     name: NonEmptyStr = ""  # replaced by the id when not given; see _fill_defaults
+    """Shown in alerts, digests, `status` and `alerts`."""
     robots: bool = True
+    """Honour the site's robots.txt."""
 
     @model_validator(mode="before")
     @classmethod
@@ -237,12 +272,23 @@ class Rule(_Model):
     """One watch rule: a query, and who hears about its matches and how."""
 
     id: RuleId
+    """Unique; lowercase letters, digits, `-` and `_`. Every alert's title starts with it."""
     query: str
+    """What to look for, in the [rule language](rules.md). Write it in single quotes,
+    so that the double quotes of phrases stay in it."""
     mode: Literal["instant", "digest"] = "instant"
+    """`instant`: an alert per article as soon as it is seen. `digest`: collected, and
+    sent as one message per target at the digest times."""
     notify: Names | None = None
+    """Tags of the targets in apprise.yml to alert (default: every target but those
+    tagged only `admin`)."""
     sources: Names | None = None
+    """Source ids or tags from sources.yaml to watch (default: every source)."""
     max_per_hour: Annotated[int, Field(ge=1)] | None = None
+    """Instant rules only: alerts beyond this many in an hour go to the next digest
+    (default: no limit)."""
     digest: DigestTimes | None = None
+    """When this rule's digest is sent (default: settings.yaml's `digest`)."""
 
     @field_validator("query")
     @classmethod
@@ -280,18 +326,26 @@ class RulesFile(_Model):
 class FetchSettings(_Model):
     """Limits on every HTTP request wirewatch makes."""
 
-    timeout: Annotated[timedelta, _DURATION, _between(_SECOND, 5 * _MINUTE)] = 20 * _SECOND
+    timeout: Annotated[timedelta, _DURATION, Between(_SECOND, 5 * _MINUTE)] = 20 * _SECOND
+    """The longest a whole request may take, connecting included."""
     max_bytes: Annotated[int, Field(ge=1000, le=1_000_000_000)] = 10_000_000
+    """The largest response, in bytes, also after decompression."""
     max_redirects: Annotated[int, Field(ge=0, le=10)] = 5
+    """Redirects followed per request."""
     per_host_concurrency: Annotated[int, Field(ge=1, le=16)] = 2
-    per_host_delay: Annotated[timedelta, _DURATION, _between(timedelta(0), _MINUTE)] = _SECOND
+    """Requests in flight to one host, across all workers."""
+    per_host_delay: Annotated[timedelta, _DURATION, Between(timedelta(0), _MINUTE)] = _SECOND
+    """Time between the starts of two requests to one host, across all workers."""
 
 
 class NearDuplicateSettings(_Model):
     """When a second article is the same story as one already alerted."""
 
     threshold: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8
-    window: Annotated[timedelta, _DURATION, _between(_HOUR, 30 * _DAY)] = 3 * _DAY
+    """How similar (the share of three-word sequences in common) an article must be
+    to one already alerted to count as the same story."""
+    window: Annotated[timedelta, _DURATION, Between(_HOUR, 30 * _DAY)] = 3 * _DAY
+    """How far back alerted articles are compared."""
 
 
 def _zone(value: str) -> str:
@@ -312,19 +366,40 @@ class Settings(_Model):
     """settings.yaml: everything has a default, so the file may be absent."""
 
     timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+    """The IANA time zone of digest times and of the times shown in alerts, such as
+    `Europe/Berlin`."""
     digest: DigestTimes = (time(8, 0),)
+    """When digests are sent, unless a rule has `digest:` times of its own."""
     user_agent: NonEmptyStr = f"wirewatch/{__version__}"
+    """The User-Agent header of every request."""
     contact: NonEmptyStr | None = None
+    """An email address or URL added to the User-Agent, so that a site owner can
+    reach you instead of blocking you."""
     fetch: FetchSettings = FetchSettings()
+    """Limits on every request."""
     allow_private_networks: bool = False
-    seen_retention: Annotated[timedelta, _DURATION, _between(_DAY, 3650 * _DAY)] = 90 * _DAY
-    archive_retention: Annotated[timedelta, _DURATION, _between(_DAY, 365 * _DAY)] = 30 * _DAY
+    """Let sources, article links and notification targets use private, loopback and
+    link-local addresses (an intranet site, a webhook on this machine). Refused
+    otherwise, also after redirects, so that a feed cannot make wirewatch probe
+    your network."""
+    seen_retention: Annotated[timedelta, _DURATION, Between(_DAY, 3650 * _DAY)] = 90 * _DAY
+    """How long an article is remembered as seen, so that it never alerts twice."""
+    archive_retention: Annotated[timedelta, _DURATION, Between(_DAY, 365 * _DAY)] = 30 * _DAY
+    """How long article text is kept for `wirewatch backtest`."""
     near_duplicate: NearDuplicateSettings = NearDuplicateSettings()
-    tick: Annotated[timedelta, _DURATION, _between(_SECOND, _MINUTE)] = 10 * _SECOND
-    delivery_retry_for: Annotated[timedelta, _DURATION, _between(_MINUTE, 7 * _DAY)] = 24 * _HOUR
-    # How long work taken by a worker that then vanished (kill -9, power loss)
-    # stays reserved before another worker takes it over. Read at start.
-    task_lease: Annotated[timedelta, _DURATION, _between(30 * _SECOND, _HOUR)] = 10 * _MINUTE
+    """The same story from several sources alerts once per rule: the later copies are
+    listed as "also reported by" on the first alert."""
+    tick: Annotated[timedelta, _DURATION, Between(_SECOND, _MINUTE)] = 10 * _SECOND
+    """How often the scheduler looks for sources that are due. A change needs a restart."""
+    delivery_retry_for: Annotated[timedelta, _DURATION, Between(_MINUTE, 7 * _DAY)] = 24 * _HOUR
+    """How long a notification that fails is retried, with backoff, before it is
+    given up and shown as failed by `wirewatch status` and `wirewatch alerts`."""
+    # Read at start: the Celery app's visibility timeout is set from it.
+    task_lease: Annotated[timedelta, _DURATION, Between(30 * _SECOND, _HOUR)] = 10 * _MINUTE
+    """How long a task held by a worker that died (kill -9, out of memory, power loss)
+    waits before another worker takes it over; at least three times `fetch.timeout`.
+    Shorter recovers sooner, but a task still running when it ends runs twice. A
+    change needs a restart."""
 
     @field_validator("task_lease")
     @classmethod

@@ -116,7 +116,9 @@ def _link(url: str, fmt: Format, label: str = "Link") -> str:
         return f"{label}: {escape(url, fmt)}"
     if fmt == "html":
         href = link_target(url, fmt)
-        style = "color:#0b57d0;word-break:break-all"
+        # A long URL wraps, preferably at its hyphens and slashes; break-all
+        # would cut words in two ("agai-nst") even where a hyphen was near.
+        style = "color:#0b57d0;overflow-wrap:anywhere;word-break:break-word"
         return f'{label}: <a href="{href}" style="{style}">{href}</a>'
     if fmt == "markdown":
         return f"{label}: [{escape(url.strip(), fmt, defuse=False)}]({link_target(url, fmt)})"
