@@ -95,8 +95,8 @@ def _parse_xml(text: str, *, url: str) -> ParsedFeed:
             "content-type": "application/xml; charset=utf-8",
             "content-location": url,
         },
-        sanitize_html=True,
-        resolve_relative_uris=True,
+        sanitize_html=False,
+        resolve_relative_uris=False,
     )
     entries = tuple(_entry(raw, url) for raw in result.entries)
     feed_title = _detail_text(result.feed, "title") or None
