@@ -1,6 +1,6 @@
 """Scale: thousands of feeds on one machine, and a backlog drained by 1..N worker processes.
 
-    python bench/scale.py --small                  # a quick run (at most 7 minutes)
+    python bench/scale.py --small                  # a quick run (at most 9 minutes)
     python bench/scale.py                          # 10,000 feeds, 500 origins, 50 rules
     python bench/scale.py --rules 1000             # the same with 1,000 rules
     python bench/scale.py --drain 100000 --workers 1,2,4,8 --skip-rounds
@@ -59,7 +59,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from worker.config import parse_duration  # noqa: E402
+from worker.config import load_config, parse_duration  # noqa: E402
 from worker.embedded_redis import EmbeddedRedis  # noqa: E402
 
 METRICS_KEY = "ww:metrics"  # worker.metrics.KEY: counters by "name|labels"
@@ -288,6 +288,7 @@ def write_config(
     ]
     (directory / "rules.yaml").write_text("\n".join(rule_lines) + "\n")
     (directory / "apprise.yml").write_text("version: 1\n")
+    load_config(directory, {})  # a mistake here would otherwise look like a stalled worker
     return ids
 
 
@@ -525,7 +526,7 @@ def build_backlog(
     )
     servers.start()
     ports = [ports_queue.get(timeout=120) for _ in range(layout.origins)]
-    ids = write_config(work / "config", ports, layout, args.rules, "24h", "3650d")
+    ids = write_config(work / "config", ports, layout, args.rules, "24h", "90d")
     redis_server = EmbeddedRedis(work / "redis")
     url = redis_server.start()
     client = redis.Redis.from_url(url)
@@ -543,7 +544,7 @@ def build_backlog(
     try:
         # Each poll queues one fan_out message (on the articles queue) that
         # becomes a process task per new item: the backlog a cold start leaves.
-        deadline.wait_for(
+        built = deadline.wait_for(
             "the backlog",
             lambda: counters(client)[0] >= len(ids) and client.llen(ARTICLES_QUEUE) >= len(ids),
             poll=1.0,
@@ -552,10 +553,11 @@ def build_backlog(
         _stop(beat)
         _stop(poller)
         servers.terminate()
-    queued = len(ids) * args.items
+    queued = len(ids) * args.items if built else 0
     print(
         f"  backlog: {queued} articles ({client.llen(ARTICLES_QUEUE)} fan-out messages) "
-        f"from {len(ids)} feeds, built in {time.time() - start:.0f} s",
+        f"from {len(ids)} feeds, built in {time.time() - start:.0f} s"
+        + ("" if built else " (unfinished: no drain)"),
         flush=True,
     )
     return url, redis_server, queued
@@ -563,6 +565,9 @@ def build_backlog(
 
 def run_drain(args: argparse.Namespace, work: Path, deadline: Deadline) -> None:
     url, redis_server, queued = build_backlog(args, work, deadline)
+    if not queued:
+        redis_server.stop()
+        return
     client = redis.Redis.from_url(url)
     snapshot = [(key, client.pttl(key), client.dump(key)) for key in client.scan_iter(count=1000)]
     results = []
@@ -642,9 +647,9 @@ def main() -> int:
     if args.small:
         # Until max_age is enforced a cold start processes every item: 20 each.
         args.feeds, args.origins, args.items, args.interval, args.rounds = 100, 10, 20, "30s", 2
-        args.drain = args.drain or 1000
+        args.drain = args.drain or 600
         args.workers = "1,2"
-        args.deadline = min(args.deadline, 420.0)
+        args.deadline = min(args.deadline, 540.0)
     deadline = Deadline(args.deadline)
     print(f"command: python bench/scale.py {' '.join(sys.argv[1:])}")
     print(f"machine: {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
