@@ -59,6 +59,9 @@ WORDS = [
 ]
 
 
+STARTED = time.time()
+
+
 def feed_xml(host: int, feed: int, items: int) -> bytes:
     entries = []
     for i in range(items):
@@ -67,7 +70,8 @@ def feed_xml(host: int, feed: int, items: int) -> bytes:
             f"<item><title>Story {host}-{feed}-{i}: {WORDS[i % len(WORDS)]}</title>"
             f"<link>https://news{host}.example.org/{feed}/{i}</link>"
             f"<guid>h{host}f{feed}i{i}</guid>"
-            f"<pubDate>{formatdate(1764000000 + i * 60)}</pubDate>"
+            # Dated in the last hours, so max_age (default 7d) lets them through.
+            f"<pubDate>{formatdate(STARTED - 3600 - i * 60)}</pubDate>"
             f"<description>{words}</description></item>"
         )
     return (

@@ -27,7 +27,10 @@ class Story:
         return f"/news/{self.slug}"
 
 
-BASE_TIME = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+# Relative to now: max_age (default 7d) would set aside stories dated further
+# back. A whole hour six hours ago, so the later stories are still in the past
+# and dates survive RFC 822's whole seconds unchanged.
+BASE_TIME = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
 
 S300 = Story(
     "russia-delivers-s300-iran", "Russia delivers S-300 systems to Iran", "s300", BASE_TIME

@@ -301,3 +301,56 @@ def test_commented_apprise_examples_work_once_uncommented(tmp_path: Path) -> Non
     assert len(tags) == 5
     assert frozenset().union(*tags) == {"analysts", "newsroom", "admin"}
     assert all("secret" not in target.safe_url for target in config.targets)
+
+
+def test_max_age_defaults_to_seven_days_and_a_source_may_set_its_own(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        sources_yaml=(
+            "sources:\n"
+            "  - id: plain\n    url: https://example.org/feed\n"
+            "  - id: archive\n    url: https://example.org/archive\n    max_age: 30d\n"
+        ),
+        rules_yaml=MINIMAL["rules_yaml"],
+    )
+    config = load_config(tmp_path, {})
+    plain, archive = config.sources
+
+    assert config.settings.max_age == timedelta(days=7)
+    assert plain.max_age is None
+    assert config.max_age(plain) == timedelta(days=7)
+    assert config.max_age(archive) == timedelta(days=30)
+
+
+def test_max_age_from_settings_then_defaults_then_the_source(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        settings_yaml="max_age: 2d\n",
+        sources_yaml=(
+            "defaults: {max_age: 12h}\n"
+            "sources:\n"
+            "  - id: plain\n    url: https://example.org/feed\n"
+            "  - id: own\n    url: https://example.org/own\n    max_age: 3d\n"
+        ),
+        rules_yaml=MINIMAL["rules_yaml"],
+    )
+    config = load_config(tmp_path, {})
+
+    assert config.settings.max_age == timedelta(days=2)
+    assert [config.max_age(source) for source in config.sources] == [
+        timedelta(hours=12),
+        timedelta(days=3),
+    ]
+
+
+def test_max_age_may_not_outlast_seen_retention(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        settings_yaml="seen_retention: 10d\nmax_age: 5d\n",
+        sources_yaml="defaults:\n  max_age: 11d\n" + MINIMAL["sources_yaml"],
+        rules_yaml=MINIMAL["rules_yaml"],
+    )
+    assert issues_of(tmp_path) == [
+        "sources.yaml:2: defaults.max_age: 11d is longer than seen_retention (10d): "
+        "entries forgotten while still in the feed would alert again"
+    ]

@@ -60,7 +60,7 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
             issues.append(ConfigIssue(_show(directory, name), None, "", _missing(directory, name)))
 
     settings = _load_settings(directory, contents[SETTINGS], issues)
-    sources, known = _load_sources(directory, contents[SOURCES], issues)
+    sources, known = _load_sources(directory, contents[SOURCES], settings, issues)
     rules = _load_rules(directory, contents[RULES], known, issues)
     targets: tuple[Target, ...] = ()
     if contents[APPRISE] is not None:
@@ -202,7 +202,7 @@ def _load_settings(directory: Path, content: bytes | None, issues: list[ConfigIs
 
 
 def _load_sources(
-    directory: Path, content: bytes | None, issues: list[ConfigIssue]
+    directory: Path, content: bytes | None, settings: Settings, issues: list[ConfigIssue]
 ) -> tuple[tuple[Source, ...], frozenset[str] | None]:
     """The valid sources, and every id and tag a rule may name (None: unknown).
 
@@ -215,8 +215,10 @@ def _load_sources(
     shape = file.validate(SourcesFile, file.data)
     if shape is None:
         return (), None
-    defaults = file.validate(SourceDefaults, shape.defaults or {}, ("defaults",))
-    context = {"defaults": defaults or SourceDefaults()}
+    defaults = file.validate(
+        SourceDefaults, shape.defaults or {}, ("defaults",), {"settings": settings}
+    )
+    context = {"defaults": defaults or SourceDefaults(), "settings": settings}
     sources: list[Source] = []
     names: set[str] = set()
     first_line: dict[str, int | None] = {}

@@ -97,6 +97,10 @@ _DAY = timedelta(days=1)
 # Durations are written "5m" or given in seconds; each use names its bounds.
 _DURATION = BeforeValidator(_to_duration)
 Interval = Annotated[timedelta, _DURATION, Between(30 * _SECOND, 24 * _HOUR)]
+# An entry published longer ago than this is remembered as seen, never fetched
+# or matched. Ten years is, in effect, "alert on the whole archive".
+MaxAge = Annotated[timedelta, _DURATION, Between(_HOUR, 3650 * _DAY)]
+DEFAULT_MAX_AGE = 7 * _DAY
 
 
 def _as_tuple(value: object) -> object:
@@ -208,6 +212,35 @@ class SourceDefaults(_Model):
     """Fetch each new article's page and extract its main text."""
     robots: bool = True
     """Honour each site's robots.txt."""
+    max_age: MaxAge | None = None  # None: settings.yaml's max_age
+    """Entries published longer ago than this are not fetched or matched; unset:
+    settings.yaml's `max_age`."""
+
+    @field_validator("max_age")
+    @classmethod
+    def _max_age_within_retention(
+        cls, value: timedelta | None, info: ValidationInfo
+    ) -> timedelta | None:
+        return _within_retention(value, (info.context or {}).get("settings"))
+
+
+def _check_retention(value: timedelta, retention: timedelta) -> timedelta:
+    # An entry is forgotten `seen_retention` after it was seen; were max_age
+    # longer, a story still listed in its feed would come back as new and
+    # alert a second time.
+    if value > retention:
+        raise _error(
+            f"{format_duration(value)} is longer than seen_retention "
+            f"({format_duration(retention)}): entries forgotten while still in the feed "
+            "would alert again"
+        )
+    return value
+
+
+def _within_retention(value: timedelta | None, settings: object) -> timedelta | None:
+    if value is None or not isinstance(settings, Settings):
+        return value
+    return _check_retention(value, settings.seen_retention)
 
 
 class Source(_Model):
@@ -238,6 +271,9 @@ class Source(_Model):
     """Shown in alerts, digests, `status` and `alerts`."""
     robots: bool = True
     """Honour the site's robots.txt."""
+    max_age: MaxAge | None = None  # None: settings.yaml's max_age; see Config.max_age
+    """Entries published longer ago than this are remembered as seen but neither
+    fetched nor matched; unset: the `defaults:` value, else settings.yaml's `max_age`."""
 
     @model_validator(mode="before")
     @classmethod
@@ -247,11 +283,18 @@ class Source(_Model):
         filled = dict(data)
         defaults = (info.context or {}).get("defaults")
         if isinstance(defaults, SourceDefaults):
-            for key in ("interval", "full_text", "robots"):
+            for key in ("interval", "full_text", "robots", "max_age"):
                 filled.setdefault(key, getattr(defaults, key))
         if "name" not in filled and isinstance(filled.get("id"), str):
             filled["name"] = filled["id"]
         return filled
+
+    @field_validator("max_age")
+    @classmethod
+    def _max_age_within_retention(
+        cls, value: timedelta | None, info: ValidationInfo
+    ) -> timedelta | None:
+        return _within_retention(value, (info.context or {}).get("settings"))
 
     @field_validator("select")
     @classmethod
@@ -384,6 +427,11 @@ class Settings(_Model):
     your network."""
     seen_retention: Annotated[timedelta, _DURATION, Between(_DAY, 3650 * _DAY)] = 90 * _DAY
     """How long an article is remembered as seen, so that it never alerts twice."""
+    max_age: MaxAge = DEFAULT_MAX_AGE
+    """A new entry published longer ago than this (unknown or future dates count as
+    now) is remembered as seen and counted in `status`, but neither fetched nor
+    matched: a new source, or a feed that republishes its archive, alerts on news,
+    not on last year's stories. No longer than `seen_retention`."""
     archive_retention: Annotated[timedelta, _DURATION, Between(_DAY, 365 * _DAY)] = 30 * _DAY
     """How long article text is kept for `wirewatch backtest`."""
     near_duplicate: NearDuplicateSettings = NearDuplicateSettings()
@@ -414,6 +462,12 @@ class Settings(_Model):
                 f"fetch.timeout ({format_duration(3 * fetch.timeout)})"
             )
         return value
+
+    @field_validator("max_age")
+    @classmethod
+    def _max_age_within_retention(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        retention = info.data.get("seen_retention")
+        return _check_retention(value, retention) if retention else value
 
     @property
     def zone(self) -> ZoneInfo:
@@ -473,6 +527,10 @@ class Config:
 
     def source(self, source_id: str) -> Source | None:
         return self._by_id.get(source_id)
+
+    def max_age(self, source: Source) -> timedelta:
+        """How old an entry of `source` may be and still be fetched and matched."""
+        return source.max_age if source.max_age is not None else self.settings.max_age
 
     def rules_for(self, source: Source) -> tuple[Rule, ...]:
         """The rules that watch `source`: named by id or by one of its tags, or all sources."""
