@@ -19,6 +19,7 @@ import yaml
 from apprise.config.base import ConfigBase
 from apprise.manager_plugins import NotificationManager
 
+from worker.config.yamlmarks import MAX_CONFIG_BYTES, YamlSyntaxError, compose_bounded
 from worker.errors import ConfigError, ConfigIssue
 from worker.notify.escape import Format
 
@@ -161,14 +162,23 @@ def _fill(
 
 
 def _compose(text: str, file: str) -> yaml.Node | None:
+    # Bounded like the other config files: `${NAME}` is filled in on every
+    # scalar as the tree is walked, so an alias bomb would hang right here.
+    loader = yaml.SafeLoader(text)
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return compose_bounded(text, loader)
+    except YamlSyntaxError as exc:
+        raise ConfigError(
+            [ConfigIssue(file, exc.line, "", f"invalid YAML: {exc.message}")]
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ConfigError([ConfigIssue(file, line, "", f"invalid YAML: {exc.problem}")]) from exc
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue(file, None, "", f"invalid YAML: {exc}")]) from exc
+    finally:
+        loader.dispose()
 
 
 def _construct(node: yaml.Node) -> Any:
@@ -277,7 +287,9 @@ def load_targets(path: Path, environ: Mapping[str, str]) -> tuple[Target, ...]:
     """
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         return ()
     except (OSError, UnicodeDecodeError) as exc:
