@@ -19,7 +19,6 @@ import yaml
 from apprise.config.base import ConfigBase
 from apprise.manager_plugins import NotificationManager
 
-from worker.config.yamlmarks import MAX_CONFIG_BYTES, YamlSyntaxError, compose_bounded
 from worker.errors import ConfigError, ConfigIssue
 from worker.notify.escape import Format
 
@@ -31,6 +30,8 @@ __all__ = [
     "plugin_for",
 ]
 
+# worker.config.yamlmarks.MAX_CONFIG_BYTES, which cannot be imported at load time.
+_MAX_BYTES = 1 << 20
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SCHEMA = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -162,6 +163,9 @@ def _fill(
 
 
 def _compose(text: str, file: str) -> yaml.Node | None:
+    # Imported here: worker.config imports this module to load apprise.yml.
+    from worker.config.yamlmarks import YamlSyntaxError, compose_bounded
+
     # Bounded like the other config files: `${NAME}` is filled in on every
     # scalar as the tree is walked, so an alias bomb would hang right here.
     loader = yaml.SafeLoader(text)
@@ -288,7 +292,8 @@ def load_targets(path: Path, environ: Mapping[str, str]) -> tuple[Target, ...]:
     file = str(path)
     try:
         with path.open("rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
+            # Past the limit is refused by _compose; no need to read it all.
+            data = handle.read(_MAX_BYTES + 1)
         text = data.decode("utf-8")
     except FileNotFoundError:
         return ()
