@@ -117,6 +117,21 @@ def wirewatch_extractor(html: bytes, url: str) -> str:
     return page.text if page else ""
 
 
+def unbudgeted_extractor(html: bytes, url: str) -> str:
+    """wirewatch's extraction in the caller's process, without the CPU budget."""
+    from worker.parse.extract import extract_article
+
+    page = extract_article.__wrapped__(html, url=url)  # type: ignore[attr-defined]
+    return page.text if page else ""
+
+
+def bounded_tree_extractor(html: bytes, url: str) -> str:
+    """The budget's alternative: refuse a tree over node and text bounds (bench/budget.py)."""
+    from budget import bounded_tree_extractor as extract  # bench/budget.py
+
+    return extract(html, url)
+
+
 def trafilatura_extractor(**options: object) -> Extractor:
     import trafilatura
 
@@ -129,6 +144,8 @@ def trafilatura_extractor(**options: object) -> Extractor:
 
 VARIANTS: dict[str, Callable[[], Extractor]] = {
     "wirewatch": lambda: wirewatch_extractor,
+    "wirewatch-unbudgeted": lambda: unbudgeted_extractor,
+    "wirewatch-bounded-tree": lambda: bounded_tree_extractor,
     "trafilatura": lambda: trafilatura_extractor(),
     "trafilatura-fast": lambda: trafilatura_extractor(fast=True),
     "trafilatura-precision": lambda: trafilatura_extractor(favor_precision=True),
