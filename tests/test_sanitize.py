@@ -137,3 +137,24 @@ def test_poll_dry_run_prints_hostile_titles_inert(
     [record] = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert record["title"].startswith("Iran")
     assert record["rules"] == ["iran"]
+
+
+def test_extract_prints_hostile_fields_inert(capsys: pytest.CaptureFixture[str]) -> None:
+    # The parser already drops most controls; whatever an extractor lets through
+    # (a JSON-LD author is JSON-unescaped) must still be shown inert, payload and all.
+    from worker.cli.extract import _show
+    from worker.parse import ExtractedPage
+
+    page = ExtractedPage(
+        title=HOSTILE_TITLE,
+        text=f"First paragraph.\n\n{HOSTILE_TITLE}",
+        url="https://example.org/a\u202e",
+        published=None,
+        author="Ann \x1b]52;c;SGVsbG8=\x07Lee",
+        language="en",
+    )
+    _show(page)
+    shown = capsys.readouterr().out
+    assert "title:     Iran deal click here red" in shown
+    assert "author:    Ann Lee" in shown
+    assert not _FORBIDDEN.search(shown), repr(shown)
