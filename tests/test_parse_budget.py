@@ -138,3 +138,20 @@ def test_read_limited_stops_one_byte_past_the_limit(tmp_path: Path) -> None:
     with pytest.raises(FetchError) as broken:
         read_limited(packed, 5000)
     assert broken.value.kind == "unreadable"
+
+
+def test_pages_from_many_threads_each_get_their_own_answer() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(budget_targets.add, range(64), range(64))) == [
+            2 * n for n in range(64)
+        ]
+
+
+def test_a_child_killed_over_budget_does_not_take_the_next_page_with_it() -> None:
+    with pytest.raises(ExtractBudgetError):
+        budget_targets.spin(10**12)
+    assert budget_targets.add(40, b=2) == 42
+    page = extract_article(GRAIN.read_bytes(), url="https://example.org/a")
+    assert page is not None
