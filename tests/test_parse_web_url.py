@@ -50,9 +50,7 @@ def test_usable_links_come_back_normalised(url: str, host: str, port: int | None
     httpx.URL(checked.url)  # what the fetcher will build from it
 
 
-_HOSTS = st.text(
-    alphabet=st.sampled_from("abc019.-x[]:%@☃éß_ \u202e\x00"), min_size=0, max_size=20
-)
+_HOSTS = st.text(alphabet=st.sampled_from("abc019.-x[]:%@☃éß_ \u202e\x00"), min_size=0, max_size=20)
 
 
 @given(
