@@ -24,8 +24,10 @@ from celery import Task
 from worker.config import Config, Source
 from worker.errors import FetchError
 from worker.fetch import Fetcher, FetchLimits, HostBusy, make_client, origin_of
-from worker.models import Article, FeedEntry
+from worker.models import FeedEntry
 from worker.pipeline import (
+    BuiltArticle,
+    Fallback,
     build_article,
     entry_from_json,
     fallback_article,
@@ -65,11 +67,6 @@ def _config() -> Config | None:
     if config is None:
         log.error("no valid config yet; fix the errors reported above (wirewatch check)")
     return config
-
-
-# Page fetch failures that a retry cannot change: refused address or scheme,
-# robots.txt says no, or the page is too large.
-_FINAL_KINDS = frozenset({"blocked", "robots", "too-large"})
 
 
 def _host_wait(retry_after: float | None) -> float:
@@ -220,7 +217,7 @@ def fan_out(article_ids: list[str]) -> None:
             process.apply_async((article_id,), producer=producer)
 
 
-ArticleBuilder = Callable[[str, FeedEntry, Source, Config, Store], Article | None]
+ArticleBuilder = Callable[[str, FeedEntry, Source, Config, Store], BuiltArticle | None]
 
 
 def _process_entry(article_id: str, build: ArticleBuilder) -> None:
@@ -234,10 +231,13 @@ def _process_entry(article_id: str, build: ArticleBuilder) -> None:
     if source is None:
         store.archive.drop_entry(article_id)
         return
-    article = build(article_id, entry_from_json(data), source, config, store)
-    if article is None:
+    built = build(article_id, entry_from_json(data), source, config, store)
+    if built is None:
         return  # the build re-scheduled itself
-    matches, deliveries = finish_article(article, source, config, store, time.time())
+    article = built.article
+    matches, deliveries = finish_article(
+        article, source, config, store, time.time(), built.fallback
+    )
     for key in deliveries:
         deliver_task.delay(key)
     log.info(
@@ -256,8 +256,9 @@ def _from_the_feed(article_id: str) -> None:
 
     def build(
         article_id: str, entry: FeedEntry, source: Source, _config: Config, _store: Store
-    ) -> Article:
-        return fallback_article(article_id, entry, source)
+    ) -> BuiltArticle:
+        reason = Fallback("worker-crash", "the page's task kept stopping its worker")
+        return BuiltArticle(fallback_article(article_id, entry, source), reason)
 
     _process_entry(article_id, build)
 
@@ -274,24 +275,24 @@ def process(self: Task, article_id: str) -> None:
 
     def build(
         article_id: str, entry: FeedEntry, source: Source, config: Config, store: Store
-    ) -> Article | None:
+    ) -> BuiltArticle | None:
+        retries = self.request.retries
         try:
-            return build_article(article_id, entry, source, _fetcher(config, store))
+            # Whatever else goes wrong with the page, the feed's text is used
+            # and the reason counted (build_article, finish_article).
+            built = build_article(
+                article_id, entry, source, _fetcher(config, store), retry=retries < PAGE_RETRIES
+            )
         except HostBusy as exc:
             # Not a failure of the page: a fresh task (not a retry) waits for the host.
             process.apply_async((article_id,), countdown=_host_wait(exc.retry_after))
             return None
-        except FetchError as exc:
+        except FetchError as exc:  # one a later try may cure
             store.metrics.count("wirewatch_fetch_errors", kind=exc.kind)
-            retries = self.request.retries
-            if exc.kind not in _FINAL_KINDS and retries < PAGE_RETRIES:
-                countdown = min(30 * 2**retries * random.uniform(0.5, 1.5), max_countdown())
-                log.info(
-                    "article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc
-                )
-                raise self.retry(countdown=countdown, exc=exc) from exc
-            log.warning("article=%s page unreachable, using the feed's text: %s", article_id, exc)
-            return fallback_article(article_id, entry, source)
+            countdown = min(30 * 2**retries * random.uniform(0.5, 1.5), max_countdown())
+            log.info("article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc)
+            raise self.retry(countdown=countdown, exc=exc) from exc
+        return built
 
     _process_entry(article_id, build)
 

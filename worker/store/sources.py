@@ -51,6 +51,10 @@ class SourceState:
     # What the last parsed body tolerated or lacked: a malformed feed, or
     # listing selectors that found no items (a site redesign).
     problem: str | None = None
+    # Entries matched on the feed's own text because their page could not be
+    # fetched, parsed or extracted: how many, and the last reason.
+    fallbacks: int = 0
+    last_fallback: str | None = None
 
     @classmethod
     def from_hash(cls, data: Mapping[str, str]) -> SourceState:
@@ -70,6 +74,8 @@ class SourceState:
             last_new=float(data["last_new"]) if data.get("last_new") else None,
             last_error=data.get("last_error") or None,
             problem=data.get("problem") or None,
+            fallbacks=int(data.get("fallbacks", 0)),
+            last_fallback=data.get("last_fallback") or None,
         )
 
 
@@ -146,6 +152,14 @@ class Sources:
         wait = max(backoff * min(2 ** (errors - 1), 64), at_least)
         self._redis.hset(key, "not_before", now + wait)
         return errors
+
+    def record_fallback(self, source_id: str, kind: str, detail: str, now: float) -> None:
+        """Count an entry matched on the feed's text; keep why, for `wirewatch status`."""
+        key = keys.source(source_id)
+        pipe = self._redis.pipeline()
+        pipe.hincrby(key, "fallbacks", 1)
+        pipe.hset(key, mapping={"last_fallback": f"{kind}: {detail}", "last_fallback_at": now})
+        pipe.execute()
 
     def clear_error(self, source_id: str) -> None:
         self._redis.hdel(keys.source(source_id), "failing_since", "last_error")
