@@ -135,9 +135,9 @@ def _send(
     if plugin is None:
         return SendResult(False, f"Apprise cannot load the URL of {target.safe_url}")
     if not allow_private_networks:
-        why = webhook_refusal(target.url, allow_private_networks=False, resolver=resolver)
-        if why is None and is_webhook(target.url):
-            why = proxy_refusal(target.url)
+        why = proxy_refusal(target.url) if is_webhook(target.url) else None
+        if why is None:
+            why = webhook_refusal(target.url, allow_private_networks=False, resolver=resolver)
         if why is not None:
             return SendResult(False, f"refused {target.safe_url}: {why}", final=True)
     # Every target is checked where it connects: all of Apprise's HTTP
