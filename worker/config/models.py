@@ -331,7 +331,7 @@ class Source(_Model):
     headers: Mapping[
         Annotated[str, AfterValidator(_header_name)],
         Annotated[str, AfterValidator(_header_value)],
-    ] = Field(default_factory=dict)
+    ] = Field(default={})
     """HTTP headers sent with every request to this source's own host (scheme,
     host and port of `url`), never elsewhere; `${NAME}` is filled from the
     environment and shown as `****`."""
