@@ -106,6 +106,8 @@ class HostileServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.failing = True  # /flaky answers 500 while set
+        # When set, robots.txt arrives a byte at a time over this many seconds.
+        self.robots_drip: float | None = None
         self.closing = threading.Event()
         self._lock = threading.Lock()
         server = self
@@ -151,6 +153,8 @@ class HostileServer:
     def route(self, h: BaseHTTPRequestHandler, path: str, query: dict[str, list[str]]) -> None:
         if path == "/feed" or path == "/private/feed" or path.startswith("/news/"):
             self.send(h, 200, RSS.format(base=self.base).encode(), "application/rss+xml")
+        elif path == "/robots.txt" and self.robots_drip is not None:
+            self.drip_robots(h, self.robots_drip)
         elif path == "/robots.txt":
             self.send(h, 200, ROBOTS.encode(), "text/plain")
         elif path == "/slow":
@@ -236,6 +240,19 @@ class HostileServer:
         h.end_headers()
         while not self.closing.wait(0.1):
             h.wfile.write(b"<")
+            h.wfile.flush()
+
+    def drip_robots(self, h: BaseHTTPRequestHandler, seconds: float) -> None:
+        """A whole robots.txt, each byte well within the read timeout, all of it in `seconds`."""
+        body = ROBOTS.encode()
+        h.send_response(200)
+        h.send_header("Content-Type", "text/plain")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        for index in range(len(body)):
+            if self.closing.wait(seconds / len(body)):
+                return
+            h.wfile.write(body[index : index + 1])
             h.wfile.flush()
 
     def drip_headers(self, h: BaseHTTPRequestHandler) -> None:

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -124,6 +125,27 @@ def test_headers_dripped_byte_by_byte_end_at_the_total_deadline(
     # Each byte arrives well within the read timeout; only the total deadline stops it.
     error = fetch_error(lambda: fetch(client, hostile.url("/drip-headers"), LIMITS))
     assert error.kind == "timeout"
+
+
+def test_dripping_robots_txt_on_every_hop_counts_against_one_deadline(
+    hostile: HostileServer,
+) -> None:
+    # Each robots.txt arrives in full, in most of the request's time; the
+    # redirect leads to a second host whose robots.txt must be read too.
+    # Fetching it on a fresh deadline of its own made the request last
+    # 1.6 times its timeout; the whole fetch has one deadline.
+    limits = replace(LIMITS, timeout=3.0)
+    with HostileServer() as other:
+        hostile.robots_drip = other.robots_drip = limits.timeout * 0.8
+        exempt = [("127.0.0.1", hostile.port), ("127.0.0.1", other.port)]
+        with make_client(limits, exempt=exempt) as client:
+            url = hostile.url(f"/redirect?to={other.url('/feed')}")
+            started = time.monotonic()
+            error = fetch_error(lambda: fetch(client, url, limits, robots=True))
+            elapsed = time.monotonic() - started
+    assert error.kind == "timeout"
+    assert elapsed < limits.timeout * 1.3, f"took {elapsed:.1f}s"
+    assert other.hits["/feed"] == 0
 
 
 def test_endless_body_stops_at_the_size_limit(hostile: HostileServer, client: httpx.Client) -> None:

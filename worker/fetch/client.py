@@ -103,13 +103,36 @@ def fetch(
     by its host's robots.txt. `auth`'s headers go to the hops on its origin
     only (robots.txt never gets them).
     """
-    deadline = time.monotonic() + limits.timeout
+    return _fetch(
+        client,
+        url,
+        limits,
+        validators,
+        gate=gate,
+        robots=robots,
+        auth=auth,
+        deadline=time.monotonic() + limits.timeout,
+    )
+
+
+def _fetch(
+    client: httpx.Client,
+    url: str,
+    limits: FetchLimits,
+    validators: Validators | None,
+    *,
+    gate: HostGate | None,
+    robots: bool,
+    auth: Credentials | None,
+    deadline: float,
+) -> FetchResult:
+    """`fetch` within one `deadline` (time.monotonic()), robots.txt included."""
     headers = _conditional_headers(validators)
     current = url
     for _hop in range(limits.max_redirects + 1):
         check_url(current)
         if robots:
-            _check_robots(client, current, limits, gate)
+            _check_robots(client, current, limits, gate, deadline)
         with host_slot(current, limits, gate):
             token = DEADLINE.set(deadline)
             try:
@@ -200,23 +223,34 @@ def _retry_after(value: str | None) -> float:
 
 
 def _check_robots(
-    client: httpx.Client, url: str, limits: FetchLimits, gate: HostGate | None
+    client: httpx.Client, url: str, limits: FetchLimits, gate: HostGate | None, deadline: float
 ) -> None:
     origin = origin_of(url)
     text = gate.cached_robots(origin) if gate is not None else None
     if text is None:
-        text, ttl = _fetch_robots(client, origin, limits, gate)
+        text, ttl = _fetch_robots(client, origin, limits, gate, deadline)
         if gate is not None:
             gate.cache_robots(origin, text, ttl)
     check_robots(text, url, origin, limits.user_agent)
 
 
 def _fetch_robots(
-    client: httpx.Client, origin: str, limits: FetchLimits, gate: HostGate | None
+    client: httpx.Client, origin: str, limits: FetchLimits, gate: HostGate | None, deadline: float
 ) -> tuple[str, float]:
     robots_limits = replace(limits, max_bytes=min(limits.max_bytes, ROBOTS_MAX_BYTES))
     try:
-        result = fetch(client, origin + "/robots.txt", robots_limits, gate=gate)
+        # The page's own deadline: robots.txt is part of the request, so a
+        # robots.txt that drips cannot double the time a fetch may take.
+        result = _fetch(
+            client,
+            origin + "/robots.txt",
+            robots_limits,
+            None,
+            gate=gate,
+            robots=False,
+            auth=None,
+            deadline=deadline,
+        )
     except FetchError as exc:
         answer = robots_after_error(exc)
         if answer is None:
