@@ -20,13 +20,21 @@ from worker.config.models import (
     Source,
     SourceDefaults,
 )
-from worker.config.load import CONFIG_FILES, load_config, load_settings
+from worker.config.load import (
+    CONFIG_FILES,
+    ConfigFiles,
+    config_from_files,
+    load_config,
+    load_settings,
+    read_config_files,
+)
 
 # isort: on
 
 __all__ = [
     "CONFIG_FILES",
     "Config",
+    "ConfigFiles",
     "FetchSettings",
     "NearDuplicateSettings",
     "Rule",
@@ -34,8 +42,10 @@ __all__ = [
     "Settings",
     "Source",
     "SourceDefaults",
+    "config_from_files",
     "format_duration",
     "load_config",
     "load_settings",
     "parse_duration",
+    "read_config_files",
 ]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,9 +36,16 @@ from worker.config.yamlmarks import (
     load_marked,
 )
 from worker.errors import ConfigError, ConfigIssue
-from worker.notify import Target, load_targets
+from worker.notify import Target, targets_from_bytes
 
-__all__ = ["CONFIG_FILES", "load_config", "load_settings"]
+__all__ = [
+    "CONFIG_FILES",
+    "ConfigFiles",
+    "config_from_files",
+    "load_config",
+    "load_settings",
+    "read_config_files",
+]
 
 SETTINGS = "settings.yaml"
 SOURCES = "sources.yaml"
@@ -47,6 +56,38 @@ CONFIG_FILES = (SETTINGS, SOURCES, RULES, APPRISE)
 _M = TypeVar("_M", bound=BaseModel)
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigFiles:
+    """The four files of a directory as read once: bytes (None: absent), and why any
+    could not be read. What `config_from_files` validates is exactly what was read,
+    so a file edited meanwhile cannot slip into a config checked from its old text."""
+
+    directory: Path
+    contents: Mapping[str, bytes | None]
+    problems: tuple[ConfigIssue, ...] = ()
+
+    def texts(self) -> dict[str, str]:
+        """The files present, as text (valid only for files that passed validation)."""
+        return {
+            name: data.decode("utf-8") for name, data in self.contents.items() if data is not None
+        }
+
+
+def read_config_files(directory: Path) -> ConfigFiles:
+    """The four files of `directory`, each read at most to the size limit.
+
+    Never blocks: a file that is no regular file (a FIFO, a device) is
+    refused without being read, like one over the size limit.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise ConfigError([ConfigIssue(str(directory), None, "", f"config directory {what}")])
+    issues: list[ConfigIssue] = []
+    contents = {name: _read(directory, name, issues) for name in CONFIG_FILES}
+    return ConfigFiles(directory, contents, tuple(issues))
+
+
 def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Config:
     """Load and validate the four config files of `directory`.
 
@@ -54,14 +95,15 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
     `auth`; the process environment when None.
     Raises ConfigError listing every issue found, each with file, line and field.
     """
-    directory = Path(directory)
-    env = os.environ if environ is None else environ
-    if not directory.is_dir():
-        what = "is not a directory" if directory.exists() else "does not exist"
-        raise ConfigError([ConfigIssue(str(directory), None, "", f"config directory {what}")])
+    return config_from_files(read_config_files(directory), environ)
 
-    issues: list[ConfigIssue] = []
-    contents = {name: _read(directory, name, issues) for name in CONFIG_FILES}
+
+def config_from_files(files: ConfigFiles, environ: Mapping[str, str] | None = None) -> Config:
+    """Validate files already read (`read_config_files`, or a kept snapshot of them)."""
+    directory = files.directory
+    env = os.environ if environ is None else environ
+    issues = list(files.problems)
+    contents = {name: files.contents.get(name) for name in CONFIG_FILES}
     for name in (SOURCES, RULES):
         if contents[name] is None and not any(i.file == _show(directory, name) for i in issues):
             issues.append(ConfigIssue(_show(directory, name), None, "", _missing(directory, name)))
@@ -70,9 +112,10 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
     sources, known = _load_sources(directory, contents[SOURCES], settings, env, issues)
     rules = _load_rules(directory, contents[RULES], known, issues)
     targets: tuple[Target, ...] = ()
-    if contents[APPRISE] is not None:
+    apprise_data = contents[APPRISE]
+    if apprise_data is not None:
         try:
-            targets = load_targets(directory / APPRISE, env)
+            targets = targets_from_bytes(apprise_data, _show(directory, APPRISE), env)
         except ConfigError as error:
             issues.extend(error.issues)
     elif (directory / "apprise.yaml").exists():
@@ -127,20 +170,30 @@ def _missing(directory: Path, name: str) -> str:
 
 
 def _read(directory: Path, name: str, issues: list[ConfigIssue]) -> bytes | None:
+    shown = _show(directory, name)
     try:
-        with (directory / name).open("rb") as file:
-            # At most one byte past the limit: a huge file is refused unread.
-            data = file.read(MAX_CONFIG_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+        fd = os.open(directory / name, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
     except OSError as error:
-        issues.append(
-            ConfigIssue(_show(directory, name), None, "", f"cannot read: {error.strerror}")
-        )
+        issues.append(ConfigIssue(shown, None, "", f"cannot read: {error.strerror}"))
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            issues.append(ConfigIssue(shown, None, "", "not a regular file; not read"))
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            # At most one byte past the limit: a huge file is refused unread.
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        issues.append(ConfigIssue(shown, None, "", f"cannot read: {error.strerror}"))
+        return None
+    finally:
+        os.close(fd)
     if len(data) > MAX_CONFIG_BYTES:
         message = f"file is larger than {MAX_CONFIG_BYTES // 1024} KiB; not read"
-        issues.append(ConfigIssue(_show(directory, name), 1, "", message))
+        issues.append(ConfigIssue(shown, 1, "", message))
         return None
     return data
 

@@ -16,7 +16,7 @@ from worker.notify.render import (
     render_digest,
 )
 from worker.notify.send import SendResult, send
-from worker.notify.targets import Target, choose_format, load_targets
+from worker.notify.targets import Target, choose_format, load_targets, targets_from_bytes
 
 __all__ = [
     "AlertContent",
@@ -31,4 +31,5 @@ __all__ = [
     "render_alert",
     "render_digest",
     "send",
+    "targets_from_bytes",
 ]

@@ -29,6 +29,7 @@ __all__ = [
     "choose_format",
     "load_targets",
     "plugin_for",
+    "targets_from_bytes",
 ]
 
 # worker.config.yamlmarks.MAX_CONFIG_BYTES, which cannot be imported at load time.
@@ -315,10 +316,18 @@ def load_targets(path: Path, environ: Mapping[str, str]) -> tuple[Target, ...]:
         with path.open("rb") as handle:
             # Past the limit is refused by _compose; no need to read it all.
             data = handle.read(_MAX_BYTES + 1)
-        text = data.decode("utf-8")
     except FileNotFoundError:
         return ()
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(file, None, "", f"cannot read: {exc}")]) from exc
+    return targets_from_bytes(data, file, environ)
+
+
+def targets_from_bytes(data: bytes, file: str, environ: Mapping[str, str]) -> tuple[Target, ...]:
+    """The targets of an apprise.yml already read (`file` names it in errors)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError([ConfigIssue(file, None, "", f"cannot read: {exc}")]) from exc
     root = _compose(text, file)
     if root is None:

@@ -11,26 +11,23 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from worker.config import CONFIG_FILES, Config, load_config
+from worker.config import (
+    CONFIG_FILES,
+    Config,
+    ConfigFiles,
+    config_from_files,
+    read_config_files,
+)
 from worker.errors import ConfigError
 from worker.store import Store
 
-__all__ = ["LiveConfig", "read_config_files"]
+__all__ = ["LiveConfig"]
 
 log = logging.getLogger(__name__)
-
-
-def read_config_files(directory: Path) -> dict[str, str]:
-    return {
-        name: (directory / name).read_text(encoding="utf-8")
-        for name in CONFIG_FILES
-        if (directory / name).exists()
-    }
 
 
 class LiveConfig:
@@ -49,12 +46,18 @@ class LiveConfig:
         """The config in force, or None if no valid config was ever seen."""
         # Worker threads share this object: without the lock, a thread could see
         # the new stamp while another is still loading and get no config at all.
-        with self._lock:
+        # Once there is a config, a thread never waits for another's reload: it
+        # goes on with the config in force, which is what a failed reload keeps.
+        if not self._lock.acquire(blocking=self._config is None):
+            return self._config
+        try:
             stamp = self._file_stamp()
             if stamp != self._stamp:
                 self._stamp = stamp
                 self._reload()
             return self._config
+        finally:
+            self._lock.release()
 
     def _file_stamp(self) -> tuple[tuple[str, int, int], ...]:
         # stat() is cheap enough for every task; reading and validating is not.
@@ -62,20 +65,25 @@ class LiveConfig:
         for name in CONFIG_FILES:
             try:
                 st = (self.directory / name).stat()
-            except FileNotFoundError:
+            except OSError:
                 continue
             stamps.append((name, st.st_mtime_ns, st.st_size))
         return tuple(stamps)
 
     def _reload(self) -> None:
         try:
+            # Read once, bounded, and validated from those very bytes: the
+            # snapshot kept below is exactly what passed.
             files = read_config_files(self.directory)
-            config = load_config(self.directory, self.environ)
-        except (ConfigError, OSError) as exc:
-            self.error = str(exc)
-            log.error("config rejected, the last good config stays in force:\n%s", exc)
-            if self._config is None:
-                self._config = self._from_snapshot()
+            config = config_from_files(files, self.environ)
+        except ConfigError as exc:
+            self._reject(str(exc))
+            return
+        except Exception as exc:
+            # A flaw in validation itself must not stop the tick either: the
+            # edit is rejected like an invalid one, with what went wrong.
+            log.exception("config could not be loaded")
+            self._reject(f"{self.directory}: config could not be loaded: {exc!r}")
             return
         if self._config is None or config.fingerprint != self._config.fingerprint:
             log.info(
@@ -86,18 +94,25 @@ class LiveConfig:
             )
         self.error = None
         self._config = config
-        self.store.config.save_good(files)
+        self.store.config.save_good(files.texts())
+
+    def _reject(self, error: str) -> None:
+        self.error = error
+        log.error("config rejected, the last good config stays in force:\n%s", error)
+        if self._config is None:
+            self._config = self._from_snapshot()
 
     def _from_snapshot(self) -> Config | None:
-        files = self.store.config.good()
-        if not files:
+        texts = self.store.config.good()
+        if not texts:
             return None
-        with tempfile.TemporaryDirectory(prefix="wirewatch-config-") as tmp:
-            for name, text in files.items():
-                (Path(tmp) / name).write_text(text, encoding="utf-8")
-            try:
-                config = load_config(Path(tmp), self.environ)
-            except ConfigError:
-                return None
+        files = ConfigFiles(
+            self.directory,
+            {name: texts[name].encode("utf-8") if name in texts else None for name in CONFIG_FILES},
+        )
+        try:
+            config = config_from_files(files, self.environ)
+        except ConfigError:
+            return None
         log.warning("running on the last good config kept in Redis")
         return config
