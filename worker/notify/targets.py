@@ -8,8 +8,10 @@ so that a URL it cannot load is reported with the line it is written on.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -339,11 +341,38 @@ def targets_from_bytes(data: bytes, file: str, environ: Mapping[str, str]) -> tu
         raise ConfigError(issues)
     shared, entries = _top_level(root, file)
     pairs: list[tuple[str, Any]] = []
+    secrets = Secrets(frozenset(filled))
     for line, entry in entries:
-        services = _services(shared, entry)
+        with _apprise_logs_masked(secrets):
+            services = _services(shared, entry)
         if not services:
             issues.append(ConfigIssue(file, line, "urls", _why_not(entry)))
         pairs.extend((str(service.url(privacy=False)), service) for service in services)
     if issues:
         raise ConfigError(issues)
-    return _build(pairs, Secrets(frozenset(filled)))
+    return _build(pairs, secrets)
+
+
+class _Masked(logging.Filter):
+    def __init__(self, secrets: Secrets) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.secrets.mask(record.getMessage())
+        record.args = None
+        return True
+
+
+@contextmanager
+def _apprise_logs_masked(secrets: Secrets) -> Iterator[None]:
+    """Apprise logs each URL it loads ("Loaded URL: ...", at debug), path and
+    headers in clear, before any config (and so any log filter) knows the
+    secrets: its records are masked at the source while a target is built."""
+    logger = logging.getLogger("apprise")
+    masked = _Masked(secrets)
+    logger.addFilter(masked)
+    try:
+        yield
+    finally:
+        logger.removeFilter(masked)

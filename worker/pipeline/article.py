@@ -11,6 +11,7 @@ from worker.config import Config, Source
 from worker.errors import ExtractBudgetError, ExtractError, FetchError
 from worker.fetch import Fetcher, HostBusy
 from worker.models import Article, FeedEntry, RuleMatch
+from worker.notify.sanitize import sanitize
 from worker.parse import ExtractedPage, extract_article
 from worker.pipeline.alerts import match_article, record_matches
 from worker.store import Store
@@ -116,7 +117,8 @@ def _fall_back(base: Article, fallback: Fallback) -> BuiltArticle:
         base.id,
         base.source_id,
         fallback.kind,
-        fallback.detail,
+        # The detail quotes the feed's link, untrusted text: no escapes reach a terminal.
+        sanitize(fallback.detail),
     )
     return BuiltArticle(base, fallback)
 

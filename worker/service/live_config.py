@@ -59,6 +59,12 @@ class LiveConfig:
         finally:
             self._lock.release()
 
+    @property
+    def in_force(self) -> Config | None:
+        """The config in force, without looking at the files or waiting on a reload
+        (for a log filter, which may run while a reload is logging)."""
+        return self._config
+
     def _file_stamp(self) -> tuple[tuple[str, int, int], ...]:
         # stat() is cheap enough for every task; reading and validating is not.
         stamps = []

@@ -20,9 +20,10 @@ from typing import Any
 import httpx
 import redis
 from celery import Task
+from celery.signals import after_setup_logger, after_setup_task_logger
 
 from worker.config import Config, Source
-from worker.errors import FetchError
+from worker.errors import FetchError, WirewatchError
 from worker.fetch import Fetcher, FetchLimits, HostBusy, make_client, origin_of
 from worker.models import FeedEntry
 from worker.pipeline import (
@@ -37,8 +38,10 @@ from worker.pipeline import (
 )
 from worker.pipeline.delivery import deliver
 from worker.pipeline.digest import close_digests
+from worker.secrets import Secrets
 from worker.service.app import app, max_countdown, task_lease
 from worker.service.live_config import LiveConfig
+from worker.service.log_masking import mask_handlers
 from worker.service.runtime import config_dir, get_store
 from worker.store import Store
 
@@ -60,6 +63,22 @@ def _client(limits: FetchLimits) -> httpx.Client:
 def _fetcher(config: Config, store: Store) -> Fetcher:
     limits = config.settings.fetch_limits
     return Fetcher(_client(limits), limits, store.hosts)
+
+
+def _secrets_in_force() -> Secrets:
+    try:
+        config = _live().in_force
+    except WirewatchError:
+        return Secrets()  # no Redis named yet: no config, so no secrets either
+    return config.secrets if config is not None else Secrets()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _mask_secrets_in_logs(logger: logging.Logger, **_: Any) -> None:
+    # Celery sets up the worker's handlers after importing this module; every
+    # line through them, Apprise's and Celery's own included, is masked.
+    mask_handlers(logger, _secrets_in_force)
 
 
 def _config() -> Config | None:
