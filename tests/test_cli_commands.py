@@ -1,4 +1,4 @@
-"""Every command of README's "Commands" as a user runs it: the console script in a
+"""Every command of docs/commands.md as a user runs it: the console script in a
 subprocess, on a real Redis and a real (loopback) news site, checking output,
 the shape of `--json`, exit codes and the error paths.
 

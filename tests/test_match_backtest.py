@@ -1,4 +1,4 @@
-"""`wirewatch backtest QUERY|RULE_ID` (README, "Commands") over articles archived in Redis."""
+"""`wirewatch backtest QUERY|RULE_ID` (docs/commands.md) over articles archived in Redis."""
 
 from __future__ import annotations
 

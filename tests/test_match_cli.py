@@ -1,4 +1,4 @@
-"""`wirewatch match` (README, "Commands"): single queries, files, pages, and batch mode."""
+"""`wirewatch match` (docs/commands.md): single queries, files, pages, and batch mode."""
 
 from __future__ import annotations
 

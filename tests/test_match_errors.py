@@ -1,4 +1,4 @@
-"""Queries that do not parse say why and point at the column (README, "rules.yaml")."""
+"""Queries that do not parse say why and point at the column (docs/rules.md)."""
 
 from __future__ import annotations
 

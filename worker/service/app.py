@@ -148,7 +148,7 @@ app.add_defaults(_configuration)
 
 @beat_init.connect
 def _poll_everything_at_start(**_: Any) -> None:
-    """Every source is polled right after start (README, "How it works").
+    """Every source is polled right after start (docs/how-it-works.md, "Scheduling").
 
     Done here, in beat before its first tick, so no tick can claim a poll
     that the start then makes due again.

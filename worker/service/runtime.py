@@ -1,6 +1,6 @@
 """Where this process finds its config, data and Redis, from the environment.
 
-Environment (README, "Commands"): REDIS_URL, WIREWATCH_CONFIG (default ./config),
+Environment (docs/commands.md, "Environment"): REDIS_URL, WIREWATCH_CONFIG (default ./config),
 WIREWATCH_DATA (default ./data). When REDIS_URL is unset, `wirewatch run`
 starts an embedded Redis and writes its URL to WIREWATCH_DATA/redis.url, so
 that commands find it while it runs (its workers get it in REDIS_URL).

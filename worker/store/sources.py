@@ -99,7 +99,8 @@ class Sources:
         return float(raw) if raw else None
 
     def mark_started(self, now: float, window: float = 60.0) -> bool:
-        """Make every source due at once, as wanted right after start (README, "Scheduling").
+        """Make every source due at once, as wanted right after start
+        (docs/how-it-works.md, "Scheduling").
 
         A second beat starting within `window` (two started by mistake, or a
         quick restart loop) does not make them due a second time.
