@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import importlib
 import json
 import re
 import sys
@@ -117,6 +118,21 @@ def wirewatch_extractor(html: bytes, url: str) -> str:
     return page.text if page else ""
 
 
+def unbudgeted_extractor(html: bytes, url: str) -> str:
+    """wirewatch's extraction in the caller's process, without the CPU budget."""
+    from worker.parse.extract import extract_article
+
+    page = extract_article.__wrapped__(html, url=url)  # type: ignore[attr-defined]
+    return page.text if page else ""
+
+
+def bounded_tree_extractor(html: bytes, url: str) -> str:
+    """The budget's alternative: refuse a tree over node and text bounds (bench/budget.py)."""
+    # bench/ is no package: load its sibling by name, as running bench/budget.py would.
+    extract: Callable[[bytes, str], str] = importlib.import_module("budget").bounded_tree_extractor
+    return extract(html, url)
+
+
 def trafilatura_extractor(**options: object) -> Extractor:
     import trafilatura
 
@@ -129,6 +145,8 @@ def trafilatura_extractor(**options: object) -> Extractor:
 
 VARIANTS: dict[str, Callable[[], Extractor]] = {
     "wirewatch": lambda: wirewatch_extractor,
+    "wirewatch-unbudgeted": lambda: unbudgeted_extractor,
+    "wirewatch-bounded-tree": lambda: bounded_tree_extractor,
     "trafilatura": lambda: trafilatura_extractor(),
     "trafilatura-fast": lambda: trafilatura_extractor(fast=True),
     "trafilatura-precision": lambda: trafilatura_extractor(favor_precision=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -162,3 +163,39 @@ ENTRY = {"id": "new", "url": "https://new.example/rss", "type": "feed"}
 )
 def test_add_sources_text(text: str, expected: str) -> None:
     assert add_sources(text, [ENTRY]) == expected
+
+
+def test_private_addresses_are_refused_one_by_one(config: Path) -> None:
+    result = run(str(FIXTURES / "private.opml"), "--config", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    actions = {line["url"]: line["action"] for line in lines}
+    assert actions.pop("https://feeds.example.org/news.xml") == "added"
+    # The octal form is no usable URL at all: ignored with its reason, not imported.
+    assert "http://0177.0.0.1/rss" not in actions
+    assert "0177.0.0.1" in result.stderr and "dotted-quad" in result.stderr
+    assert set(actions.values()) == {"refused"}, actions
+    assert len(actions) == 6
+    why = {line["url"]: line["why"] for line in lines if line["action"] == "refused"}
+    assert "loopback" in why["http://127.0.0.1:8080/feed"]
+    assert "metadata" in why["http://169.254.169.254/latest/meta-data/"]
+    assert "metadata" in why["http://metadata.google.internal/computeMetadata/v1/"]
+    text = (config / "sources.yaml").read_text()
+    assert "feeds.example.org" in text
+    assert "127.0.0.1" not in text and "169.254" not in text and "localhost" not in text
+
+
+def test_refusal_is_explained_on_a_terminal(config: Path) -> None:
+    result = run(str(FIXTURES / "private.opml"), "--config", str(config), "--dry-run")
+    assert result.exit_code == 0, result.output
+    refused = [line for line in result.stdout.splitlines() if line.startswith("refused")]
+    assert len(refused) == 6
+    assert all("allow_private_networks: true" in line for line in refused)
+
+
+def test_private_addresses_are_imported_when_allowed(config: Path) -> None:
+    (config / "settings.yaml").write_text("allow_private_networks: true\n")
+    result = run(str(FIXTURES / "private.opml"), "--config", str(config), "--json")
+    assert result.exit_code == 0, result.output
+    actions = [json.loads(line)["action"] for line in result.stdout.splitlines()]
+    assert actions == ["added"] * 7

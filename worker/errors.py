@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "DeliveryError",
+    "ExtractBudgetError",
     "ExtractError",
     "FetchError",
     "QuerySyntaxError",
@@ -77,6 +78,20 @@ class FetchError(WirewatchError):
 
 class ExtractError(WirewatchError):
     """A page was fetched but holds no article text."""
+
+
+class ExtractBudgetError(ExtractError):
+    """Reading a page took more CPU time or memory than one page may cost.
+
+    The page counts as unextractable: its entry is matched on the feed's own
+    text, and the reason is counted under `kind`.
+    """
+
+    kind = "over-budget"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"page {reason}")
 
 
 class DeliveryError(WirewatchError):

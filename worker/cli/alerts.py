@@ -108,15 +108,16 @@ def _records(
 
 
 def _show(out: Console, record: dict[str, Any]) -> None:
+    # Titles and URLs come from the web: sanitized before rich holds them.
     heading = Text(f"{record['at']}  ")
-    heading.append(f"{record['rule']}: ", style="bold cyan")
-    heading.append(record["title"] or "-", style="bold")
+    heading.append_text(ui.plain(f"{record['rule']}: ", style="bold cyan"))
+    heading.append_text(ui.plain(record["title"] or "-", style="bold"))
     out.print(heading)
-    out.print(Text(f"    {record['url']}  [{record['source']}, {record['mode']}]", style="dim"))
+    out.print(ui.plain(f"    {record['url']}  [{record['source']}, {record['mode']}]", style="dim"))
     for target, state in record["deliveries"].items():
         line = Text("    ")
         line.append(f"{state:<8}", style=_STATE_STYLES.get(state, ""))
-        line.append(f" {target}")
+        line.append_text(ui.plain(f" {target}"))
         out.print(line)
     if record["also_reported_by"]:
         out.print(f"    also reported by: {', '.join(record['also_reported_by'])}")

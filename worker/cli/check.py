@@ -80,7 +80,7 @@ def _report_errors(directory: Path, issues: list[ConfigIssue], as_json: bool) ->
         return
     out = ui.stdout()
     for issue in issues:
-        out.print(Text(str(issue), style="red"))
+        out.print(ui.plain(str(issue), style="red"))
     out.print(f"{_plural(len(issues), 'error')} in {directory}")
     if missing:
         ui.stderr().print(Text(f"  hint: {CONFIG_HINT}", style="dim"))

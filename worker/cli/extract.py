@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -13,8 +12,9 @@ from rich.text import Text
 
 from worker.cli import ui
 from worker.cli.common import config_option, json_option
+from worker.cli.inputs import read_limited
 from worker.config import load_settings
-from worker.errors import ConfigError, FetchError
+from worker.errors import ConfigError, ExtractBudgetError, FetchError
 from worker.fetch import FetchLimits, fetch, make_client
 from worker.parse import ExtractedPage, extract_article
 from worker.service.runtime import config_dir
@@ -51,11 +51,23 @@ def command(source: str, as_json: bool, config_path: Path | None) -> None:
       wirewatch extract https://www.themoscowtimes.com/2024/05/01/some-story-a12345
       wirewatch extract saved-page.html --json | jq -r .text
     """
+    limits = _limits(config_path)
     if source.startswith(("http://", "https://")):
-        data, url, content_type = _fetch(source, _limits(config_path))
+        data, url, content_type = _fetch(source, limits)
     else:
-        data, url, content_type = _read_file(Path(source)), Path(source).resolve().as_uri(), None
-    page = extract_article(data, url=url, content_type=content_type)
+        data, url, content_type = (
+            _read_file(Path(source), limits.max_bytes),
+            _file_url(source),
+            None,
+        )
+    try:
+        page = extract_article(data, url=url, content_type=content_type)
+    except ExtractBudgetError as error:
+        raise ui.Failure(
+            f"{source}: not extracted: {error}",
+            hint="the worker matches such an entry on its feed's own text",
+            code=_EXIT_NOT_ARTICLE,
+        ) from None
     if page is None:
         raise ui.Failure(
             f"{source}: not an article",
@@ -93,17 +105,16 @@ def _fetch(url: str, limits: FetchLimits) -> tuple[bytes, str, str | None]:
     return response.content, response.url, response.content_type
 
 
-def _read_file(path: Path) -> bytes:
+def _read_file(path: Path, max_bytes: int) -> bytes:
+    # Within fetch's max_bytes, also after decompression, as a fetched page is.
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise _input_error(f"cannot read {path}: {error.strerror}") from None
-    if path.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as error:
-            raise _input_error(f"cannot read {path}: {error}") from None
-    return data
+        return read_limited(path, max_bytes)
+    except FetchError as error:
+        raise _input_error(f"cannot read {path}: {error.message}") from None
+
+
+def _file_url(source: str) -> str:
+    return Path(source).resolve().as_uri()
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -128,7 +139,7 @@ def _show(page: ExtractedPage) -> None:
     text = fields.pop("text")
     for name, value in fields.items():
         line = Text(f"{name + ':':<11}", style="bold")
-        line.append(str(value) if value is not None else "-")
+        line.append_text(ui.plain(str(value) if value is not None else "-"))
         out.print(line)
     out.print()
-    out.print(text)
+    out.print(ui.plain(text))

@@ -30,9 +30,11 @@ from unidecode import unidecode
 
 from worker.cli import ui
 from worker.cli.common import config_folder, config_option, json_option
-from worker.config import CONFIG_FILES, load_config
+from worker.config import CONFIG_FILES, load_config, load_settings
 from worker.errors import ConfigError
+from worker.fetch.netguard import is_refused_address
 from worker.parse import canonical_url
+from worker.parse.urls import BadUrl, parse_web_url
 
 __all__ = ["OpmlFeed", "add_sources", "command", "parse_opml"]
 
@@ -49,6 +51,7 @@ class OpmlFeed:
     url: str
     title: str
     tags: tuple[str, ...]
+    host: str  # lower case, IDNA-encoded
 
 
 class _Refused(ui.Failure):
@@ -66,11 +69,14 @@ class _Refused(ui.Failure):
 def command(opml_file: Path, dry_run: bool, as_json: bool, config_path: Path | None) -> None:
     """Add the feeds of an OPML file (as feed readers export them) to sources.yaml.
 
-    Feeds whose URL is already a source are skipped; folders and categories
+    Feeds whose URL is already a source are skipped, and so are feeds on
+    loopback, private, link-local or cloud-metadata addresses unless
+    settings.yaml has `allow_private_networks: true`; folders and categories
     become tags. Ids are made from the feed titles. The existing file keeps
     its text and comments; the new entries are appended to `sources:`, and
     the file is replaced only if the result is valid. With --json, one line
-    per feed: action (added or skipped), id, url. Exits 0, or 1 when nothing
+    per feed: action (added, skipped or refused), id, url, and why for a
+    refused one. Exits 0, or 1 when nothing
     could be imported.
 
     \b
@@ -92,6 +98,7 @@ def command(opml_file: Path, dry_run: bool, as_json: bool, config_path: Path | N
         original = path.read_text(encoding="utf-8-sig") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as error:
         raise _Refused(f"cannot read {path}: {error}") from None
+    allow_private = _allows_private_networks(directory)
     existing = _existing_sources(original, path)
     known_urls = {_url_key(str(s.get("url", ""))) for s in existing}
     ids = {str(s.get("id")) for s in existing if s.get("id")}
@@ -102,6 +109,10 @@ def command(opml_file: Path, dry_run: bool, as_json: bool, config_path: Path | N
             progress.advance()
             if _url_key(feed.url) in known_urls:
                 _report(out, as_json, "skipped", None, feed.url)
+                continue
+            why = None if allow_private else _private_host(feed.host)
+            if why is not None:
+                _report(out, as_json, "refused", None, feed.url, why)
                 continue
             known_urls.add(_url_key(feed.url))
             entry = _entry(feed, ids)
@@ -124,13 +135,61 @@ def command(opml_file: Path, dry_run: bool, as_json: bool, config_path: Path | N
     )
 
 
-def _report(out: Console, as_json: bool, action: str, source_id: str | None, url: str) -> None:
+def _report(
+    out: Console,
+    as_json: bool,
+    action: str,
+    source_id: str | None,
+    url: str,
+    why: str | None = None,
+) -> None:
     if as_json:
-        ui.emit_json({"action": action, "id": source_id, "url": url})
+        found = {"action": action, "id": source_id, "url": url}
+        ui.emit_json(found if why is None else {**found, "why": why})
+    elif why is not None:
+        line = Text(f"{action:<9}", style="yellow")
+        line.append(ui.plain(f"{url} ({why}; set allow_private_networks: true to import it)"))
+        out.print(line)
     elif source_id is None:
-        out.print(Text.assemble((f"{action:<9}", "dim"), f"{url} (already a source)"))
+        out.print(Text(f"{action:<9}", style="dim") + ui.plain(f"{url} (already a source)"))
     else:
-        out.print(Text.assemble((f"{action:<9}", "green"), f"{source_id}: {url}"))
+        out.print(Text(f"{action:<9}", style="green") + ui.plain(f"{source_id}: {url}"))
+
+
+# Names that reach the machine itself or a cloud's instance metadata service
+# without any DNS answer to check (metadata.google.internal is 169.254.169.254).
+_METADATA_NAMES = frozenset(
+    {
+        "metadata",
+        "metadata.google.internal",
+        "metadata.goog",
+        "instance-data",
+        "instance-data.ec2.internal",
+    }
+)
+
+
+def _allows_private_networks(directory: Path) -> bool:
+    try:
+        return load_settings(directory).allow_private_networks
+    except ConfigError:
+        return False  # an unusable settings.yaml allows nothing beyond the defaults
+
+
+def _private_host(host: str) -> str | None:
+    """Why a feed on `host` must not be imported without allow_private_networks, or None.
+
+    Address literals in any form and well-known local names are refused here;
+    a name that resolves to such an address is refused when it is fetched.
+    """
+    if host == "localhost" or host.endswith(".localhost"):
+        return f"{host} is the machine itself"
+    if host in _METADATA_NAMES:
+        return f"{host} is a cloud metadata service"
+    try:
+        return is_refused_address(host)
+    except ValueError:  # a name, not an address
+        return None
 
 
 # -- OPML ----------------------------------------------------------------------
@@ -166,12 +225,18 @@ def _walk(parent: ET.Element, folders: tuple[str, ...]) -> Iterator[OpmlFeed]:
             # An outline without a feed is a folder: its name tags what it holds.
             yield from _walk(outline, (*folders, title) if title else folders)
             continue
-        if urlsplit(url).scheme not in ("http", "https"):
-            ui.stderr().print(f"ignored  {url} (not an http or https URL)")
+        checked = parse_web_url(url)
+        if isinstance(checked, BadUrl):
+            ui.stderr().print(ui.plain(f"ignored  {url} ({checked.reason})"))
             continue
         categories = _SEPARATORS.split(outline.get("category") or "")
         tags = (_slug(name) for name in (*folders, *categories))
-        yield OpmlFeed(url=url, title=title, tags=tuple(dict.fromkeys(t for t in tags if t)))
+        yield OpmlFeed(
+            url=url,
+            title=title,
+            tags=tuple(dict.fromkeys(t for t in tags if t)),
+            host=checked.host,
+        )
 
 
 def _slug(text: str) -> str:

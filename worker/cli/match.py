@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -12,13 +11,13 @@ from typing import Any, NoReturn
 
 import click
 import yaml
-from bs4 import BeautifulSoup
 from rich.text import Text
 
 from worker.cli import ui
 from worker.cli.common import config_option, json_option
+from worker.cli.inputs import read_limited
 from worker.config import load_settings
-from worker.errors import ConfigError, FetchError, QuerySyntaxError
+from worker.errors import ConfigError, ExtractBudgetError, FetchError, QuerySyntaxError
 from worker.fetch import FetchLimits, fetch, make_client
 from worker.match import (
     FIELDS,
@@ -31,6 +30,7 @@ from worker.match import (
 )
 from worker.models import Field, RuleMatch, Span
 from worker.parse import extract_article
+from worker.parse.visible import visible_text
 from worker.service.runtime import config_dir
 
 __all__ = ["bad_query", "command", "snippet_lines"]
@@ -146,13 +146,16 @@ def _load(source: str | None, title: str | None, config_path: Path | None) -> _I
         return _Input(title, "")
     if source is None and sys.stdin.isatty():
         raise click.UsageError("give a FILE, URL or - (stdin), or --title")
+    limits = _limits(config_path)
     if source is None or source == "-":
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(limits.max_bytes + 1)
+        if len(data) > limits.max_bytes:
+            raise _input_error(f"stdin: more than {limits.max_bytes} bytes (fetch.max_bytes)")
         loaded = _from_bytes(data, url="", html=None)
     elif source.startswith(("http://", "https://")):
-        loaded = _fetch(source, _limits(config_path))
+        loaded = _fetch(source, limits)
     else:
-        loaded = _read_file(Path(source))
+        loaded = _read_file(Path(source), limits.max_bytes)
     return _Input(title if title is not None else loaded.title, loaded.text)
 
 
@@ -177,13 +180,12 @@ def _fetch(url: str, limits: FetchLimits) -> _Input:
     return _from_bytes(response.content, url=response.url, html=html)
 
 
-def _read_file(path: Path) -> _Input:
+def _read_file(path: Path, max_bytes: int) -> _Input:
+    # Within fetch's max_bytes, also after decompression, as a fetched page is.
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise _input_error(f"cannot read {path}: {error.strerror}") from None
-    if path.suffix == ".gz":
-        data = gzip.decompress(data)
+        data = read_limited(path, max_bytes)
+    except FetchError as error:
+        raise _input_error(f"cannot read {path}: {error.message}") from None
     html = any(suffix in (".html", ".htm", ".xhtml") for suffix in path.suffixes) or None
     return _from_bytes(data, url=path.resolve().as_uri(), html=html)
 
@@ -198,13 +200,14 @@ def _from_bytes(data: bytes, *, url: str, html: bool | None) -> _Input:
         html = _looks_like_html(data)
     if not html:
         return _Input("", data.decode("utf-8", errors="replace"))
-    page = extract_article(data, url=url or "about:blank")
-    if page is not None:
-        return _Input(page.title, page.text)
-    # Not an article (a listing, an index page): match what a reader would see.
-    soup = BeautifulSoup(data, "lxml")
-    heading = soup.title.get_text(" ", strip=True) if soup.title else ""
-    return _Input(heading, soup.get_text(" ", strip=True))
+    try:
+        page = extract_article(data, url=url or "about:blank")
+        if page is not None:
+            return _Input(page.title, page.text)
+        # Not an article (a listing, an index page): match what a reader would see.
+        return _Input(*visible_text(data))
+    except ExtractBudgetError as error:
+        raise _input_error(f"page not read: {error}") from None
 
 
 # -- output --------------------------------------------------------------------

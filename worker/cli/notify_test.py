@@ -77,6 +77,8 @@ def command(tag: str | None, as_json: bool, config_path: Path | None) -> None:
                 ui.emit_json({"target": target.safe_url, "ok": result.ok, "detail": result.detail})
                 continue
             line = Text("sent    ", style="green") if result.ok else Text("FAILED  ", style="red")
-            line.append(target.safe_url + ("" if result.ok else f": {result.detail}"))
+            line.append_text(
+                ui.plain(target.safe_url + ("" if result.ok else f": {result.detail}"))
+            )
             progress.print(out, line)
     raise SystemExit(1 if failed else 0)

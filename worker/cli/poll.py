@@ -369,16 +369,17 @@ def _show(out: Console, result: _Polled, dry_run: bool) -> None:
             rules.append(rule_id, style="bold green")
             if terms:
                 rules.append(f" ({', '.join(terms)})")
-        title = Text(article.title or "-")
+        title = ui.plain(article.title or "-")
         if terminal:
-            title.append(f"\n{article.url}", style="dim")
+            title.append_text(ui.plain(f"\n{article.url}", style="dim"))
         if entry.note:
-            title.append(f"\n{entry.note}" if terminal else f" [{entry.note}]", style="yellow")
+            note = f"\n{entry.note}" if terminal else f" [{entry.note}]"
+            title.append_text(ui.plain(note, style="yellow"))
         row: list[Any] = [
             published,
             str(len(article.body or article.summary)),
             rules or Text("-", style="dim"),
             title,
         ]
-        table.add_row(*row, *([] if terminal else [article.url]))
+        table.add_row(*row, *([] if terminal else [ui.plain(article.url)]))
     ui.print_table(out, table)

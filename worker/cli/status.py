@@ -100,7 +100,7 @@ def _print(report: dict[str, Any], now: float) -> None:
     out = ui.stdout()
     if report["config_error"]:
         out.print(Text("config rejected (the last good config is in force):", style="bold red"))
-        out.print(Text(report["config_error"], style="red"))
+        out.print(ui.plain(report["config_error"], style="red"))
         out.print()
     table = ui.new_table(
         out,
@@ -118,11 +118,12 @@ def _print(report: dict[str, Any], now: float) -> None:
             style=style,
         )  # fmt: skip
         if s["errors"] and s["last_error"]:
-            notes.append(Text(f"{s['id']}: last error: {s['last_error']}", style="red"))
+            # Error texts quote what servers and feeds sent: sanitized.
+            notes.append(ui.plain(f"{s['id']}: last error: {s['last_error']}", style="red"))
         if unhealthy and s["health_detail"]:
-            notes.append(Text(f"{s['id']}: {s['health']}: {s['health_detail']}", style="red"))
+            notes.append(ui.plain(f"{s['id']}: {s['health']}: {s['health_detail']}", style="red"))
         if s["problem"] and s["health"] != "selectors":  # that detail already names it
-            notes.append(Text(f"{s['id']}: problem: {s['problem']}", style="yellow"))
+            notes.append(ui.plain(f"{s['id']}: problem: {s['problem']}", style="yellow"))
     if report["sources"]:
         ui.print_table(out, table)
     else:
@@ -144,8 +145,8 @@ def _print(report: dict[str, Any], now: float) -> None:
         undelivered.add_row(
             Text(d["state"], style="red" if d["state"] == "failed" else "yellow"),
             str(d["attempts"]),
-            d["title"],
-            d["last_error"] or "",
+            ui.plain(d["title"] or ""),
+            ui.plain(d["last_error"] or ""),
         )
     ui.print_table(out, undelivered)
 

@@ -9,6 +9,11 @@
 
 Colour follows the usual conventions (NO_COLOR, FORCE_COLOR, TTY_COMPATIBLE)
 through rich.
+
+What a command prints comes largely from the web (titles, text, URLs), so
+every piece of text passes `worker.notify.sanitize` on its way out: through
+the consoles here, whatever renderable holds it, and `--json` lines keep
+their values but write C1 and bidi controls as JSON escapes.
 """
 
 from __future__ import annotations
@@ -18,17 +23,20 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import IO, Any
 
 import click
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as _RichProgress
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
+
+from worker.notify.sanitize import json_inert, sanitize
 
 __all__ = [
     "MARK_END",
@@ -39,6 +47,7 @@ __all__ = [
     "highlighter",
     "marked",
     "new_table",
+    "plain",
     "print_table",
     "stderr",
     "stdout",
@@ -54,9 +63,31 @@ _MARKED = re.compile(f"{MARK_START}(.*?){MARK_END}", re.S)
 _MATCH_STYLE = "bold red"
 
 
+class _InertConsole(Console):
+    """A console that prints text segments sanitized, and its own styling as usual.
+
+    Sanitizing the segments rich renders (not the file it writes to) keeps
+    the colours wirewatch adds while removing any that came with the text.
+    Strings are sanitized before rich sees them as well: rich drops BEL,
+    which would leave an OSC sequence without its end and its payload shown.
+    """
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(sanitize(text), **options)
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterator[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control or segment.text.isprintable():
+                yield segment
+            else:
+                yield Segment(sanitize(segment.text), segment.style)
+
+
 def _console(file: IO[str]) -> Console:
     probe = Console(file=file)
-    return Console(
+    return _InertConsole(
         file=file,
         width=None if probe.is_terminal else _PLAIN_WIDTH,
         highlight=False,
@@ -102,7 +133,7 @@ class Failure(click.ClickException):
 
 def emit_json(record: object) -> None:
     """One JSON document on one line: `--json` output is JSON lines, undecorated."""
-    click.echo(json.dumps(record, ensure_ascii=False))
+    click.echo(json_inert(json.dumps(record, ensure_ascii=False)))
 
 
 def highlighter(styled_output: bool) -> Callable[[str], str]:
@@ -112,8 +143,19 @@ def highlighter(styled_output: bool) -> Callable[[str], str]:
     return lambda text: f"[[{text}]]"
 
 
+def plain(text: str, style: str = "") -> Text:
+    """Untrusted `text` (a title, a URL) as a rich Text, sanitized first.
+
+    The consoles sanitize what they render anyway; building the Text from
+    sanitized text also removes the payload of an escape sequence, which
+    rich's Text would otherwise leave behind once it has dropped its BEL.
+    """
+    return Text(sanitize(text), style=style)
+
+
 def marked(text: str, style: str = "") -> Text:
     """`text` with the parts that `highlighter(True)` marked shown in the match style."""
+    text = sanitize(text)
     result = Text(style=style)
     position = 0
     for found in _MARKED.finditer(text):

@@ -26,7 +26,13 @@ from worker.config.models import (
     SourceDefaults,
     SourcesFile,
 )
-from worker.config.yamlmarks import KeyPath, Marked, YamlSyntaxError, load_marked
+from worker.config.yamlmarks import (
+    MAX_CONFIG_BYTES,
+    KeyPath,
+    Marked,
+    YamlSyntaxError,
+    load_marked,
+)
 from worker.errors import ConfigError, ConfigIssue
 from worker.notify import Target, load_targets
 
@@ -121,7 +127,9 @@ def _missing(directory: Path, name: str) -> str:
 
 def _read(directory: Path, name: str, issues: list[ConfigIssue]) -> bytes | None:
     try:
-        return (directory / name).read_bytes()
+        with (directory / name).open("rb") as file:
+            # At most one byte past the limit: a huge file is refused unread.
+            data = file.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         return None
     except OSError as error:
@@ -129,6 +137,11 @@ def _read(directory: Path, name: str, issues: list[ConfigIssue]) -> bytes | None
             ConfigIssue(_show(directory, name), None, "", f"cannot read: {error.strerror}")
         )
         return None
+    if len(data) > MAX_CONFIG_BYTES:
+        message = f"file is larger than {MAX_CONFIG_BYTES // 1024} KiB; not read"
+        issues.append(ConfigIssue(_show(directory, name), 1, "", message))
+        return None
+    return data
 
 
 def _fingerprint(contents: Mapping[str, bytes | None]) -> str:

@@ -9,7 +9,14 @@ Also, on purpose, unlike ``yaml.safe_load``:
 - a key given twice in one mapping is reported, not silently overwritten;
 - ``18:00`` stays the string ``"18:00"``: YAML 1.1 reads unquoted
   ``hh:mm`` as a base-60 integer (64800), which is never what a digest time
-  in a config file means.
+  in a config file means;
+- a document whose aliases would expand past `MAX_EXPANDED_NODES` (a
+  "billion laughs" file), or that nests past `MAX_DEPTH`, is a syntax error
+  found before anything is built: composing keeps an alias as one shared
+  node, so the check costs one pass over the file as written.
+
+Only SafeLoader's tags are known: a tag that would build a Python object is
+an error, never a call.
 """
 
 from __future__ import annotations
@@ -22,13 +29,41 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["DuplicateKey", "KeyPath", "Marked", "YamlSyntaxError", "load_marked"]
+__all__ = [
+    "MAX_CONFIG_BYTES",
+    "MAX_DEPTH",
+    "MAX_EXPANDED_NODES",
+    "DuplicateKey",
+    "KeyPath",
+    "Marked",
+    "YamlSyntaxError",
+    "compose_bounded",
+    "load_marked",
+]
 
 KeyPath = tuple[str | int, ...]
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+# A config of a few thousand sources is well under a megabyte; past this a
+# file is a mistake (or an attack), and reading it would only waste a tick.
+MAX_CONFIG_BYTES = 1 << 20
+# Every node of the document once its aliases are expanded. Honest configs
+# use aliases to share a few defaults; 200,000 is far above any of them, and
+# walking that many plain values still takes well under a second.
+MAX_EXPANDED_NODES = 200_000
+# The tags a config value may carry, explicit or implied. SafeLoader knows a
+# few more (!!set, !!omap, !!binary) and PyYAML's full loaders build Python
+# objects from !!python/...; none of them belongs in a config file.
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge")
+)
+# PyYAML composes recursively: a file of ten thousand `[` would otherwise
+# end in RecursionError wherever the interpreter's stack happens to run out.
+MAX_DEPTH = 100
 
 
 class _Loader(yaml.SafeLoader):
@@ -106,11 +141,94 @@ class Marked:
         return None
 
 
+def compose_bounded(text: str, loader: yaml.SafeLoader) -> Node | None:
+    """The document's node graph from `loader` (made on `text`), checked for size.
+
+    Raises YamlSyntaxError, with the line to look at, for a text over
+    MAX_CONFIG_BYTES, nesting past MAX_DEPTH, or aliases that expand past
+    MAX_EXPANDED_NODES. PyYAML's own errors propagate as they are.
+    """
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
+        raise YamlSyntaxError(f"file is larger than {MAX_CONFIG_BYTES // 1024} KiB", 1)
+    _check_nesting(text, loader)
+    root = loader.get_single_node()
+    if root is not None:
+        _check_graph(root)
+    return root
+
+
+def _check_nesting(text: str, loader: yaml.SafeLoader) -> None:
+    """Refuse nesting past MAX_DEPTH from the event stream, before composing."""
+    # The event parser is iterative; only the composer recurses. So the
+    # events are read once on a second loader, and a depth found there is
+    # refused before the composer could run out of stack.
+    probe = type(loader)(text)
+    depth = 0
+    try:
+        while probe.check_event():
+            event = probe.get_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise YamlSyntaxError(
+                        f"lists and mappings nested more than {MAX_DEPTH} deep",
+                        mark.line + 1 if mark is not None else None,
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        probe.dispose()
+
+
+def _check_graph(root: Node) -> None:
+    """Refuse a graph whose aliases would expand past MAX_EXPANDED_NODES,
+    or that holds a tag other than plain data's.
+
+    The expanded size of each distinct node is computed once (an alias is the
+    same node object again), children before parents, without recursion.
+    """
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[Node] = [root]
+    while stack:
+        node = stack[-1]
+        if id(node) in sizes:
+            stack.pop()
+            continue
+        children = _children(node)
+        if id(node) not in entered:
+            if node.tag not in _PLAIN_TAGS:
+                raise YamlSyntaxError(f"the tag {node.tag!r} is not allowed here", _line(node))
+            entered.add(id(node))
+            # An entered node without a size is on the current path: an
+            # alias to it is a cycle, which _Builder reports; it counts 1 here.
+            stack.extend(child for child in children if id(child) not in entered)
+            continue
+        stack.pop()
+        size = 1 + sum(sizes.get(id(child), 1) for child in children)
+        if size > MAX_EXPANDED_NODES:
+            raise YamlSyntaxError(
+                f"aliases expand to more than {MAX_EXPANDED_NODES} values"
+                " (a 'billion laughs' document?)",
+                _line(node),
+            )
+        sizes[id(node)] = size
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
 def load_marked(text: str) -> Marked:
     """Parse one YAML document. Raises YamlSyntaxError, with its line."""
     loader = _Loader(text)
     try:
-        root = loader.get_single_node()
+        root = compose_bounded(text, loader)
         if root is None:
             # An empty file still has a first line to point at.
             return Marked(data=None, lines={(): 1})

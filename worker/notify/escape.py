@@ -11,6 +11,8 @@ import re
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
+from worker.notify.sanitize import sanitize
+
 __all__ = [
     "Format",
     "escape",
@@ -36,13 +38,10 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#<>!|~&])")
 # These only have meaning at the start of a line (lists, quotes, headings).
 _MARKDOWN_LINE_START = re.compile(r"(?m)^(\s*)([-+=]|\d+(?=[.)]))")
 
-_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 
 
 def _defuse(text: str) -> str:
-    text = _CONTROL.sub("", text)
     text = _MENTION.sub(rf"\1{_ZWSP}", text)
     text = _BRACKET_MENTION.sub(f"<{_ZWSP}", text)
     return _BARE_LINK.sub(lambda m: _ZWSP.join(g for g in m.groups() if g), text)
@@ -52,7 +51,9 @@ def escape(text: str, fmt: Format, *, defuse: bool = True) -> str:
     """Return untrusted `text` so that it shows as itself in `fmt`, and nothing more.
 
     `defuse=False` keeps bare links: only for the article URL we link to ourselves.
+    Control characters, escape sequences and bidi overrides go in every case.
     """
+    text = sanitize(text)
     if defuse:
         text = _defuse(text)
     if fmt == "html":
@@ -65,7 +66,7 @@ def escape(text: str, fmt: Format, *, defuse: bool = True) -> str:
 
 def single_line(text: str) -> str:
     """Collapse all whitespace, line breaks included, so a subject cannot spill over."""
-    return _SPACES.sub(" ", _LINE_BREAKS.sub(" ", _CONTROL.sub("", text))).strip()
+    return _SPACES.sub(" ", sanitize(text)).strip()
 
 
 def is_web_url(url: str) -> bool:

@@ -30,6 +30,8 @@ __all__ = [
     "plugin_for",
 ]
 
+# worker.config.yamlmarks.MAX_CONFIG_BYTES, which cannot be imported at load time.
+_MAX_BYTES = 1 << 20
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SCHEMA = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -161,14 +163,26 @@ def _fill(
 
 
 def _compose(text: str, file: str) -> yaml.Node | None:
+    # Imported here: worker.config imports this module to load apprise.yml.
+    from worker.config.yamlmarks import YamlSyntaxError, compose_bounded
+
+    # Bounded like the other config files: `${NAME}` is filled in on every
+    # scalar as the tree is walked, so an alias bomb would hang right here.
+    loader = yaml.SafeLoader(text)
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return compose_bounded(text, loader)
+    except YamlSyntaxError as exc:
+        raise ConfigError(
+            [ConfigIssue(file, exc.line, "", f"invalid YAML: {exc.message}")]
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise ConfigError([ConfigIssue(file, line, "", f"invalid YAML: {exc.problem}")]) from exc
     except yaml.YAMLError as exc:
         raise ConfigError([ConfigIssue(file, None, "", f"invalid YAML: {exc}")]) from exc
+    finally:
+        loader.dispose()
 
 
 def _construct(node: yaml.Node) -> Any:
@@ -277,7 +291,10 @@ def load_targets(path: Path, environ: Mapping[str, str]) -> tuple[Target, ...]:
     """
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            # Past the limit is refused by _compose; no need to read it all.
+            data = handle.read(_MAX_BYTES + 1)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         return ()
     except (OSError, UnicodeDecodeError) as exc:

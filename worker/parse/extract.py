@@ -21,6 +21,7 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 
 from worker.parse.boilerplate import clean_text
+from worker.parse.budget import within_budget
 from worker.parse.encoding import decode
 from worker.parse.text import clean_line
 from worker.parse.urls import absolute_url, canonical_url
@@ -101,6 +102,7 @@ class ExtractedPage:
     updated: datetime | None = None  # last modification the page states, UTC
 
 
+@within_budget
 def extract_article(
     html: bytes, *, url: str, strip: Sequence[str] = (), content_type: str | None = None
 ) -> ExtractedPage | None:

@@ -75,10 +75,15 @@ def looks_like_feed(data: bytes, content_type: str | None) -> bool:
 
 
 def dedupe_entries(entries: Iterable[FeedEntry]) -> tuple[FeedEntry, ...]:
-    """Entries with repeated guids (or, lacking one, urls) collapsed to the first."""
+    """Entries with repeated guids (or, lacking one, urls) collapsed to the first.
+
+    An entry with no guid, no link and no title is no entry (SPEC section 1).
+    """
     seen: set[str] = set()
     kept = []
     for entry in entries:
+        if not (entry.guid or entry.url or entry.title):
+            continue
         key = entry.guid or entry.url
         if key is not None:
             if key in seen:

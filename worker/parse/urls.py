@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-__all__ = ["absolute_url", "canonical_url"]
+import httpx
+
+__all__ = ["BadUrl", "WebUrl", "absolute_url", "canonical_url", "parse_web_url"]
 
 # Parameters that only say how a reader arrived, never which page they got.
 _TRACKING_EXACT = frozenset(
@@ -48,6 +51,63 @@ _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _WEB_SCHEMES = frozenset({"http", "https"})
 _SPACE = re.compile(r"\s+")
+# A host made only of numbers (decimal, 0-led octal, 0x hex) is an IPv4 address
+# to the C resolver, in forms (0177.0.0.1, 0x7f.1, 2130706433) that httpx and
+# Python read differently or not at all.
+_NUMERIC_LABEL = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)\Z", re.IGNORECASE)
+_DOTTED_QUAD = re.compile(
+    r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\Z"
+)
+
+_HOST = re.compile(r"[a-z0-9_.-]+\Z|[0-9a-f:.]+\Z")  # a name (IDNA) or an IPv6 literal
+
+
+@dataclass(frozen=True, slots=True)
+class WebUrl:
+    """An http(s) URL that the fetcher can use: `host` is lower case, IDNA-encoded."""
+
+    url: str
+    host: str
+    port: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class BadUrl:
+    """A URL that cannot be used, and why: a data error of the entry or source that gave it."""
+
+    url: str
+    reason: str
+
+
+def parse_web_url(url: str) -> WebUrl | BadUrl:
+    """`url` checked as the fetcher will need it, never raising.
+
+    A link such as `http://0177.0.0.1/x` or `http://☃.net/` comes back as a
+    BadUrl with a reason, so one malformed link costs its entry a page, not
+    the run (SPEC section 6).
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as error:
+        return BadUrl(url, f"not a URL: {error}")
+    if parts.scheme.lower() not in _WEB_SCHEMES:
+        return BadUrl(url, f"not an http or https URL (scheme {parts.scheme or 'missing'!r})")
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        return BadUrl(url, "no host")
+    labels = host.split(".")
+    if all(_NUMERIC_LABEL.match(label) for label in labels) and not _DOTTED_QUAD.match(host):
+        return BadUrl(url, f"host {host!r} is a number but not a dotted-quad IPv4 address")
+    try:
+        parsed = httpx.URL(url.strip())
+    except (httpx.InvalidURL, UnicodeError, ValueError) as error:
+        return BadUrl(url, f"not a usable URL: {error}")
+    ascii_host = parsed.raw_host.decode("ascii").lower()
+    if not _HOST.match(ascii_host):
+        return BadUrl(url, f"host {host!r} holds characters no host name has")
+    return WebUrl(str(parsed), ascii_host, port)
 
 
 def absolute_url(href: str | None, base: str) -> str | None:
