@@ -48,7 +48,7 @@ ANCHORS: dict[type[BaseModel], str] = {Selectors: "select"}
 # Defaults that are not a fixed value: filled in at load time, or versioned.
 # Keyed by (model, field); a key that names no field is an error below.
 SHOWN_DEFAULTS: dict[tuple[type[BaseModel], str], str] = {
-    (Source, "name"): "the id",
+    (Source, "name"): "the feed's title",
     (Settings, "user_agent"): "`wirewatch/VERSION`",
 }
 

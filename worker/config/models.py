@@ -267,8 +267,9 @@ class Source(_Model):
     select: Selectors | None = Field(default=None, validate_default=True)
     """CSS selectors that find the entries of a listing page; required with
     `type: html`, refused otherwise."""
-    name: NonEmptyStr = ""  # replaced by the id when not given; see _fill_defaults
-    """Shown in alerts, digests, `status` and `alerts`."""
+    name: NonEmptyStr | None = None  # None: see Config.source_name
+    """Shown in alerts, digests, `status` and `alerts`; unset: the feed's or
+    page's own title, once a poll has read it, else the id."""
     robots: bool = True
     """Honour the site's robots.txt."""
     max_age: MaxAge | None = None  # None: settings.yaml's max_age; see Config.max_age
@@ -285,8 +286,6 @@ class Source(_Model):
         if isinstance(defaults, SourceDefaults):
             for key in ("interval", "full_text", "robots", "max_age"):
                 filled.setdefault(key, getattr(defaults, key))
-        if "name" not in filled and isinstance(filled.get("id"), str):
-            filled["name"] = filled["id"]
         return filled
 
     @field_validator("max_age")
@@ -527,6 +526,14 @@ class Config:
 
     def source(self, source_id: str) -> Source | None:
         return self._by_id.get(source_id)
+
+    def source_name(self, source_id: str, title: str | None) -> str:
+        """How alerts, digests and commands name a source: its `name:`, else
+        `title` (the feed's or page's own, from the source's last poll), else its id."""
+        source = self._by_id.get(source_id)
+        if source is not None and source.name:
+            return source.name
+        return title or source_id
 
     def max_age(self, source: Source) -> timedelta:
         """How old an entry of `source` may be and still be fetched and matched."""

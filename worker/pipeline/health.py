@@ -39,12 +39,13 @@ def watch_health(
     store.sources.save(source.id, health=health, health_detail=detail)
     if health == Health.OK and state.health is None:
         return []  # a new source that works: nothing to tell
+    name = config.source_name(source.id, state.title)
     if health == Health.OK:
         title = f"wirewatch: source {source.id} recovered"
-        message = f"Source {source.name} ({source.url}) works again: {outcome.result}."
+        message = f"Source {name} ({source.url}) works again: {outcome.result}."
     else:
         title = f"wirewatch: source {source.id} is {health}"
-        message = f"Source {source.name} ({source.url}): {detail}"
+        message = f"Source {name} ({source.url}): {detail}"
     log.warning("source=%s health %s -> %s: %s", source.id, state.health, health, detail)
     keys = []
     for target in config.targets:

@@ -51,6 +51,7 @@ class SourceState:
     # What the last parsed body tolerated or lacked: a malformed feed, or
     # listing selectors that found no items (a site redesign).
     problem: str | None = None
+    title: str | None = None  # the feed's or page's own title, as last read
 
     @classmethod
     def from_hash(cls, data: Mapping[str, str]) -> SourceState:
@@ -70,6 +71,7 @@ class SourceState:
             last_new=float(data["last_new"]) if data.get("last_new") else None,
             last_error=data.get("last_error") or None,
             problem=data.get("problem") or None,
+            title=data.get("title") or None,
         )
 
 
