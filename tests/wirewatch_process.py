@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -78,3 +79,10 @@ class Wirewatch:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+
+def free_port() -> int:
+    """A loopback TCP port free right now (for servers that cannot take port 0)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
