@@ -30,7 +30,10 @@ def run_cli(
 
 
 class Wirewatch:
-    def __init__(self, config_dir: Path, data_dir: Path, redis_url: str | None) -> None:
+    def __init__(
+        self, config_dir: Path, data_dir: Path, redis_url: str | None, *, verbose: bool = False
+    ) -> None:
+        self.verbose = verbose
         self.config_dir = config_dir
         self.data_dir = data_dir
         self.redis_url = redis_url
@@ -51,7 +54,15 @@ class Wirewatch:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker", "run", "--concurrency", "2"],
+            [
+                sys.executable,
+                "-m",
+                "worker",
+                "run",
+                "--concurrency",
+                "2",
+                *(["--verbose"] if self.verbose else []),
+            ],
             cwd=PROJECT,
             env=self.env(),
             stdout=log,

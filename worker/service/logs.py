@@ -106,6 +106,11 @@ def delivery_line(key: str, outcome: str, targets: Sequence[Target]) -> str:
     else:
         what = "digest"
     target = next((t for t in targets if t.id == parsed.target_id), None)
-    to = f"{parsed.target_id} ({target_kind(target)})" if target else parsed.target_id
+    # A target's id is a hash of its URL: its tags are what the user wrote.
+    to = (
+        f"{'+'.join(sorted(target.tags)) or target.id} ({target_kind(target)})"
+        if target
+        else parsed.target_id
+    )
     said = "sent" if outcome.startswith("sent") else outcome
     return f"{what} -> {to}: {said}"
