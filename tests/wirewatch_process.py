@@ -68,6 +68,8 @@ class Wirewatch:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Its own process group, as a shell gives it: a test may signal the group.
+            start_new_session=True,
         )
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
