@@ -10,6 +10,7 @@ import redis
 from worker.models import Health
 from worker.store import keys
 from worker.store.codec import mapping
+from worker.store.owners import Owners
 
 __all__ = ["SourceState", "Sources"]
 
@@ -80,8 +81,9 @@ class SourceState:
 
 
 class Sources:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, owners: Owners | None = None) -> None:
         self._redis = client
+        self._owners = owners or Owners(client)
         self._claim_poll = client.register_script(_CLAIM_POLL)
 
     # -- the schedule ------------------------------------------------------
@@ -107,10 +109,12 @@ class Sources:
     def mark_started(self, now: float, window: float = 60.0) -> bool:
         """Make every source due at once, as wanted right after start (README, "Scheduling").
 
-        A second beat starting within `window` (two started by mistake, or a
-        quick restart loop) does not make them due a second time.
+        A second beat starting within `window` while the first still runs (two
+        started by mistake), or after it crashed (a quick restart loop), does
+        not make them due a second time; a beat that stopped (it left, see
+        worker.store.owners) does not keep its successor from doing so.
         """
-        if not self._redis.set(keys.STARTED_GUARD, now, nx=True, ex=int(window)):
+        if not self._owners.take(keys.STARTED_GUARD, self._owners.token(), window):
             return False
         self._redis.set(keys.STARTED, now)
         return True
