@@ -53,6 +53,11 @@ def test_article_fixture(name: str) -> None:
         assert passage in page.text
     for unwanted in want["absent"]:
         assert unwanted.casefold() not in page.text.casefold(), unwanted
+    for passage, count in want.get("counts", {}).items():
+        assert page.text.count(passage) == count, passage
+    for field in ("site_name", "description"):
+        if field in want:
+            assert getattr(page, field) == want[field]
 
 
 def test_related_sidebar_mention_never_reaches_the_text() -> None:

@@ -69,13 +69,22 @@ def test_modified_time_stands_in_for_a_missing_published_time() -> None:
     )
 
 
-def test_published_meta_wins_over_json_ld_and_generic_tags() -> None:
+def test_article_dates_win_over_generic_tags() -> None:
     head = (
         '<meta name="DC.Date" content="2020-01-01">'
-        + json_ld(datePublished="2024-01-01T00:00:00Z")
         + '<meta property="article:published_time" content="2025-03-01T10:00:00Z">'
     )
     assert extract(page(head))[0] == utc("2025-03-01T10:00:00Z")
+
+
+def test_earliest_publication_time_wins_over_a_modified_one_under_a_published_key() -> None:
+    # Templates write the modification time into article:published_time.
+    head = (
+        json_ld(datePublished="2025-02-27T08:00:00Z")
+        + '<meta property="article:published_time" content="2025-03-01T10:00:00Z">'
+        + '<meta property="article:modified_time" content="2025-03-01T10:00:00Z">'
+    )
+    assert extract(page(head)) == (utc("2025-02-27T08:00:00Z"), utc("2025-03-01T10:00:00Z"))
 
 
 @pytest.mark.parametrize(
