@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from worker.parse.text import clean_line
 
-__all__ = ["choose_author", "clean_author"]
+__all__ = ["agreed_author", "choose_author", "clean_author"]
 
 # "By", "Written by", "Von", "Par", "Por", "Di", "Door", "Av", "Af", "Przez", "Автор:", "Author:"
 _LEAD = re.compile(
@@ -41,6 +41,9 @@ _ACCOUNT = re.compile(r"_|admin|^user\d*$", re.IGNORECASE)
 _LETTER = re.compile(r"[^\W\d_]")
 _NON_WORD = re.compile(r"\W+")
 _MAX_WORDS = 8
+# What another source giving the same name adds: more than the gap between two
+# sources' weights, so two sources agreeing beat one that weighs more.
+_AGREEMENT = 2
 _MAX_LENGTH = 100
 
 
@@ -78,10 +81,37 @@ def choose_author(
 ) -> str | None:
     """The name among (raw value, weight, is_organization) candidates with the most support.
 
-    Support is the candidate's weight plus one for every other source that
+    Support is the candidate's weight plus two for every other source that
     gives the same name (or a name it contains, as a byline often adds a
     co-author). An organization counts only when it is not the site itself.
     """
+    cleaned = _accepted(candidates, site_names)
+    best: tuple[int, int, str] | None = None
+    for index, (name, weight) in enumerate(cleaned):
+        key = _compact(name)
+        support = weight + _AGREEMENT * sum(
+            1
+            for other_index, (other, _) in enumerate(cleaned)
+            if other_index != index
+            and _compact(other)
+            and (_compact(other) in key or key in _compact(other))
+        )
+        if best is None or (support, -index) > (best[0], best[1]):
+            best = (support, -index, name)
+    return best[2] if best else None
+
+
+def agreed_author(
+    candidates: Sequence[tuple[str, int, bool]], site_names: Sequence[str]
+) -> str | None:
+    """The one name all these candidates give once cleaned; None when they give none or differ."""
+    names = {_compact(name): name for name, _ in _accepted(candidates, site_names)}
+    return next(iter(names.values())) if len(names) == 1 else None
+
+
+def _accepted(
+    candidates: Sequence[tuple[str, int, bool]], site_names: Sequence[str]
+) -> list[tuple[str, int]]:
     sites = {_compact(name) for name in site_names if _compact(name)}
     # A personal blog's site name is its author's name: a schema.org Person says so.
     people = {_compact(raw) for raw, weight, is_org in candidates if weight >= 5 and not is_org}
@@ -93,19 +123,7 @@ def choose_author(
         if is_org and any(_compact(name) in site or site in _compact(name) for site in sites):
             continue
         cleaned.append((name, weight))
-    best: tuple[int, int, str] | None = None
-    for index, (name, weight) in enumerate(cleaned):
-        key = _compact(name)
-        support = weight + sum(
-            1
-            for other_index, (other, _) in enumerate(cleaned)
-            if other_index != index
-            and _compact(other)
-            and (_compact(other) in key or key in _compact(other))
-        )
-        if best is None or (support, -index) > (best[0], best[1]):
-            best = (support, -index, name)
-    return best[2] if best else None
+    return cleaned
 
 
 def _is_site(name: str, sites: set[str]) -> bool:

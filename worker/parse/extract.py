@@ -15,7 +15,7 @@ from typing import Any
 import trafilatura
 from trafilatura.utils import load_html
 
-from worker.parse.boilerplate import clean_text
+from worker.parse.boilerplate import clean_text, drop_media
 from worker.parse.encoding import decode
 from worker.parse.metadata import page_metadata
 from worker.parse.repeats import restore_repeats
@@ -40,20 +40,6 @@ _HEADLINE_XPATHS = (
     "//meta[@name='twitter:title']/@content",
     "(//h1)[1]",
     "//title",
-)
-# Inside article containers but never article text: photo galleries (a caption
-# per slide, counters, "next"), carousels, and video players' menus ("captions
-# settings", "descriptions off, selected", "Chapters").
-_MEDIA_MARKS = ("gallery", "slideshow", "carousel", "lightbox", "video-player", "videoplayer")
-_PLAYER_PREFIXES = ("vjs-", "video-js", "jw-", "jwplayer", "plyr", "mejs")
-_NOT_ARTICLE_TEXT = (
-    "//*[self::div or self::ul or self::ol or self::section or self::figure or self::aside]["
-    + " or ".join(
-        f"contains(translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ',"
-        f" 'abcdefghijklmnopqrstuvwxyz'), '{mark}')"
-        for mark in (*_MEDIA_MARKS, *_PLAYER_PREFIXES)
-    )
-    + "][not(.//p[string-length(normalize-space()) > 400])]",
 )
 _CANONICAL_XPATHS = (
     "//link[translate(@rel, 'CANONIAL', 'canonial')='canonical']/@href",
@@ -88,8 +74,10 @@ def extract_article(
     if tree is None:
         return None
     metadata = page_metadata(tree, url)
+    drop_media(tree)
     text = clean_text(_main_text(tree, url), strip, [metadata.title, *_headlines(tree)])
-    if not _long_enough(text) or is_teaser_list(text, tree):
+    # Only a page that does not call itself an article is searched for teasers.
+    if not _long_enough(text) or (not metadata.is_article and is_teaser_list(text, tree)):
         return None
     text = restore_repeats(text, tree)
     return ExtractedPage(
@@ -133,7 +121,6 @@ def _trafilatura_text(tree: Any, url: str, *, favor_precision: bool, fast: bool)
         favor_precision=favor_precision,
         include_comments=False,
         include_tables=True,
-        prune_xpath=list(_NOT_ARTICLE_TEXT),
     )
     # Typed as Document | dict; without as_dict=True it is always the Document.
     return str(getattr(document, "text", None) or "")

@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from worker.parse.authors import choose_author
+from worker.parse.authors import agreed_author, choose_author
 from worker.parse.dates import earliest, parse_date
 from worker.parse.encoding import decode
 from worker.parse.jsonld import JsonLd, read_json_ld
+from worker.parse.published import DateEvidence, choose_published
 from worker.parse.text import clean_line
 from worker.parse.titles import choose_title
 
@@ -102,6 +103,7 @@ _BYLINES = (
     " or self::body or self::html or self::article or self::main)]"
     " | //a[contains(@href, '/author/')]"
 )
+_BYLINE_SEARCH = etree.XPath(_BYLINES)
 _MAX_BYLINES = 8
 # A time element marked as the publication, or the first one in the article.
 _TIMES = "//time[@pubdate][@datetime] | (//article//time[@datetime])[1]"
@@ -119,6 +121,7 @@ class PageMetadata:
     site_name: str | None
     description: str | None
     language: str | None  # primary language subtag, lower case ("en", "ru")
+    is_article: bool = False  # og:type or JSON-LD says the page is one article
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +150,9 @@ def page_metadata(tree: Any, url: str) -> PageMetadata:
     article = json_ld.article()
     micro = _microdata(tree)
     site_names = _site_names(meta, json_ld)
-    updated = earliest(
-        [parse_date(v) for v in _values(meta, _MODIFIED_META)]
-        + [parse_date(article.text("dateModified")) if article else None]
-        + [parse_date(v) for v in micro.get("dateModified", ())]
-    )
-    published = _published(tree, meta, json_ld, micro) or updated or _htmldate(tree, url)
+    evidence = _date_evidence(tree, meta, json_ld, micro)
+    updated = earliest(evidence.modified)
+    published = choose_published(evidence, lambda: _htmldate(tree, url))
     return PageMetadata(
         title=choose_title(
             meta_titles=[
@@ -164,7 +164,7 @@ def page_metadata(tree: Any, url: str) -> PageMetadata:
             headings=_headings(tree),
             site_names=[*site_names, *_host_names(url)],
         ),
-        author=choose_author(_author_candidates(tree, meta, json_ld, micro), site_names),
+        author=_author(tree, meta, json_ld, micro, site_names),
         published=published,
         updated=updated,
         site_name=_first(_values(meta, _SITE_META[:1]))
@@ -174,6 +174,8 @@ def page_metadata(tree: Any, url: str) -> PageMetadata:
             [*_values(meta, _DESCRIPTION_META), *([article.text("description")] if article else [])]
         ),
         language=_language(tree),
+        is_article=(article is not None and article.is_article)
+        or any("article" in kind.lower() for kind in meta.get("og:type", ())),
     )
 
 
@@ -296,10 +298,27 @@ def _host_names(url: str) -> list[str]:
     return [main, ".".join(labels)]
 
 
-def _author_candidates(
-    tree: Any, meta: dict[str, list[str]], json_ld: JsonLd, micro: dict[str, list[str]]
+def _author(
+    tree: Any,
+    meta: dict[str, list[str]],
+    json_ld: JsonLd,
+    micro: dict[str, list[str]],
+    site_names: list[str],
+) -> str | None:
+    """The declared author when every declared source agrees on one name, else the
+    name with the most support once the visible bylines are read too (searching
+    the page for bylines costs more than all the declared sources together)."""
+    declared = _declared_authors(meta, json_ld, micro)
+    agreed = agreed_author(declared, site_names)
+    if agreed is not None:
+        return agreed
+    return choose_author([*declared, *_bylines(tree)], site_names)
+
+
+def _declared_authors(
+    meta: dict[str, list[str]], json_ld: JsonLd, micro: dict[str, list[str]]
 ) -> list[tuple[str, int, bool]]:
-    """(raw value, weight, is_organization) from every source, most deliberate weighing most."""
+    """(raw value, weight, is_organization) from JSON-LD, meta tags and microdata."""
     candidates: list[tuple[str, int, bool]] = []
     article = json_ld.article()
     if article is not None:
@@ -310,7 +329,12 @@ def _author_candidates(
         candidates += [(name, 1, True) for name, is_org in people if is_org]
     candidates += [(value, 4, False) for value in _values(meta, _AUTHOR_META)]
     candidates += [(value, 4, False) for value in micro.get("author", ())]
-    for element in tree.xpath(_BYLINES)[:_MAX_BYLINES]:
+    return candidates
+
+
+def _bylines(tree: Any) -> list[tuple[str, int, bool]]:
+    candidates: list[tuple[str, int, bool]] = []
+    for element in _BYLINE_SEARCH(tree)[:_MAX_BYLINES]:
         if _is_comment(element):
             continue
         text = _text(element)
@@ -327,31 +351,29 @@ def _is_comment(element: Any) -> bool:
     return "comment" in marks or "related" in marks
 
 
-def _published(
+def _date_evidence(
     tree: Any, meta: dict[str, list[str]], json_ld: JsonLd, micro: dict[str, list[str]]
-) -> datetime | None:
-    """The earliest credible publication time stated under article-specific keys, else generic ones.
-
-    Templates put the modification time in article:published_time or in
-    datePublished, never an earlier one: the earliest publication time stated
-    is the original publication.
-    """
+) -> DateEvidence:
     article = json_ld.article()
     specific = [parse_date(v) for v in _values(meta, _PUBLISHED_META)]
     specific += [parse_date(article.text("datePublished")) if article else None]
     specific += [parse_date(v) for v in micro.get("datePublished", ())]
-    found = earliest(specific)
-    if found is not None:
-        return found
     generic = [parse_date(v) for v in _values(meta, _GENERIC_DATE_META)]
     generic += [parse_date(article.text("dateCreated")) if article else None]
     generic += [parse_date(v) for v in micro.get("dateCreated", ())]
     generic += [parse_date(str(v)) for v in tree.xpath(_TIMES + "/@datetime")]
-    return earliest(generic)
+    modified = [parse_date(v) for v in _values(meta, _MODIFIED_META)]
+    modified += [parse_date(article.text("dateModified")) if article else None]
+    modified += [parse_date(v) for v in micro.get("dateModified", ())]
+    return DateEvidence(
+        [v for v in specific if v], [v for v in generic if v], [v for v in modified if v]
+    )
 
 
 def _htmldate(tree: Any, url: str) -> datetime | None:
-    """htmldate's guess from markup and URL patterns: it costs more than all the rest."""
+    """The date the page shows, as htmldate reads it (markup, URL, then the text's
+    date patterns): it costs more than all the rest, so it is asked only when
+    the stated times leave the day open."""
     from htmldate import find_date
     from lxml.html import HtmlElement
 
@@ -362,7 +384,7 @@ def _htmldate(tree: Any, url: str) -> datetime | None:
     try:
         found = find_date(
             tree,
-            extensive_search=False,
+            extensive_search=True,
             original_date=True,
             outputformat="%Y-%m-%dT%H:%M:%S%z",
             url=url if url.startswith(("http://", "https://")) else None,

@@ -1,0 +1,106 @@
+"""When an article was first published, from the times its page states.
+
+Publication keys (article:published_time, JSON-LD datePublished, microdata)
+usually agree. When they do not, a template has put the modification time
+under one of them: the page's visible date (htmldate's reading of the page)
+settles which, and without it the earliest stated time that is not a stated
+modification time wins. A time stamp in UTC does not say on which day the
+page's readers saw it published; the visible date says, and the same
+instant is then written in an offset that puts it on that day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from worker.parse.dates import earliest
+
+__all__ = ["DateEvidence", "choose_published"]
+
+# A stated publication this close to a stated modification is that modification.
+_SAME_EDIT = timedelta(hours=1)
+# UTC offsets in use on Earth, in whole hours.
+_OFFSETS = range(-12, 15)
+
+
+@dataclass(frozen=True, slots=True)
+class DateEvidence:
+    """The times a page states, each in the offset the page wrote."""
+
+    specific: Sequence[datetime]  # under publication keys
+    generic: Sequence[datetime]  # under keys that usually mean publication ("date", <time>)
+    modified: Sequence[datetime]
+
+
+def choose_published(
+    evidence: DateEvidence, visible: Callable[[], datetime | None]
+) -> datetime | None:
+    """The publication time; `visible` reads the page's shown date (costly, called lazily)."""
+    seen: list[datetime | None] = []
+
+    def shown() -> datetime | None:
+        if not seen:
+            seen.append(visible())
+        return seen[0]
+
+    specific = _not_modified(list(evidence.specific), evidence.modified)
+    days = {value.date() for value in specific}
+    if len(days) == 1:
+        chosen = specific[0]
+    elif days:
+        shown_at = shown()
+        if shown_at is not None and shown_at.date() in days:
+            chosen = min(v for v in specific if v.date() == shown_at.date())
+        else:
+            chosen = earliest(specific) or specific[0]
+    elif evidence.generic:
+        chosen = earliest(evidence.generic) or evidence.generic[0]
+    else:
+        return shown() or earliest(evidence.modified)
+    chosen = _local_twin(chosen, [*evidence.specific, *evidence.generic, *evidence.modified])
+    if (
+        chosen.utcoffset() == timedelta(0)
+        and chosen.timetz().replace(tzinfo=None) != datetime.min.time()
+    ):
+        shown_at = shown()
+        if shown_at is not None:
+            chosen = _on_day(chosen, shown_at.date())
+    return chosen
+
+
+def _not_modified(specific: list[datetime], modified: Sequence[datetime]) -> list[datetime]:
+    """The publication times that are not a stated modification, when any are left:
+    a later time under a publication key that equals the modification time is it."""
+    kept = [v for v in specific if not any(abs(v - m) < _SAME_EDIT for m in modified)]
+    return kept if kept and min(kept) < max(specific) else specific
+
+
+def _local_twin(chosen: datetime, stamps: Sequence[datetime]) -> datetime:
+    """The same instant as the page also writes it in local time, when it does.
+
+    "2023-11-09T05:30:59Z" and "2023-11-08 23:30:59" on one page are one
+    instant: the second tells the page's offset (-6 h).
+    """
+    if chosen.utcoffset() != timedelta(0):
+        return chosen
+    for stamp in stamps:
+        if stamp.utcoffset() == timedelta(0) or (stamp.minute, stamp.second) != (
+            chosen.minute,
+            chosen.second,
+        ):
+            continue
+        hours = (stamp.replace(tzinfo=None) - chosen.replace(tzinfo=None)) / timedelta(hours=1)
+        if hours == int(hours) and int(hours) in _OFFSETS and hours:
+            return chosen.astimezone(timezone(timedelta(hours=int(hours))))
+    return chosen
+
+
+def _on_day(instant: datetime, day: date) -> datetime:
+    """`instant` written in the smallest offset that puts it on `day`, if one does."""
+    for hours in sorted(_OFFSETS, key=abs):
+        local = instant.astimezone(timezone(timedelta(hours=hours)))
+        if local.date() == day:
+            return local
+    return instant
