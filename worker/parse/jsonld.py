@@ -79,7 +79,11 @@ class JsonLd:
                 target = self._resolve(value)
                 name = _person_name(target)
                 if name:
-                    found.append((name, bool(_types(target) & _ORGANIZATION_TYPES)))
+                    kinds = _types(target)
+                    # ["Person", "Organization"]: a one-person site's owner is a person.
+                    found.append(
+                        (name, bool(kinds & _ORGANIZATION_TYPES) and "Person" not in kinds)
+                    )
         return found
 
     def site_name(self) -> str | None:

@@ -101,7 +101,20 @@ _BYLINES = (
     )
     + " or @rel='author'][not(self::meta or self::link or self::script or self::style"
     " or self::body or self::html or self::article or self::main)]"
-    " | //a[contains(@href, '/author/')]"
+    " | //byline | //a["
+    + " or ".join(
+        f"contains(@href, '/{path}')"
+        for path in ("author/", "authors/", "autor/", "auteur/", "reporters/", "journalist")
+    )
+    + "]"
+)
+# Unmarked bylines: a short text that starts with "By", "Posted by", "Von", "Par"...
+_BYLINE_LEADS = ("By ", "by ", "Posted by ", "Written by ", "Von ", "Par ", "Por ", "Door ")
+_BYLINES += (
+    " | //*[self::p or self::span or self::div or self::li or self::small or self::em]"
+    "[string-length(normalize-space(text())) < 60]["
+    + " or ".join(f"starts-with(normalize-space(text()), '{lead}')" for lead in _BYLINE_LEADS)
+    + "]"
 )
 _BYLINE_SEARCH = etree.XPath(_BYLINES)
 _MAX_BYLINES = 8

@@ -55,10 +55,15 @@ def choose_published(
             chosen = min(v for v in specific if v.date() == shown_at.date())
         else:
             chosen = earliest(specific) or specific[0]
-    elif evidence.generic:
-        chosen = earliest(evidence.generic) or evidence.generic[0]
     else:
-        return shown() or earliest(evidence.modified)
+        # No publication key: the date the page shows, else a generic one.
+        return shown() or earliest(evidence.generic) or earliest(evidence.modified)
+    if _is_modification(chosen, evidence.modified):
+        # The one publication time stated is the modification time: an earlier
+        # date shown on the page is the original publication.
+        shown_at = shown()
+        if shown_at is not None and shown_at.date() < chosen.date():
+            return shown_at
     chosen = _local_twin(chosen, [*evidence.specific, *evidence.generic, *evidence.modified])
     if (
         chosen.utcoffset() == timedelta(0)
@@ -70,10 +75,14 @@ def choose_published(
     return chosen
 
 
+def _is_modification(value: datetime, modified: Sequence[datetime]) -> bool:
+    return any(abs(value - stamp) < _SAME_EDIT for stamp in modified)
+
+
 def _not_modified(specific: list[datetime], modified: Sequence[datetime]) -> list[datetime]:
     """The publication times that are not a stated modification, when any are left:
     a later time under a publication key that equals the modification time is it."""
-    kept = [v for v in specific if not any(abs(v - m) < _SAME_EDIT for m in modified)]
+    kept = [v for v in specific if not _is_modification(v, modified)]
     return kept if kept and min(kept) < max(specific) else specific
 
 
