@@ -18,15 +18,16 @@ from worker.parse.text import clean_line
 
 __all__ = ["clean_text", "drop_media"]
 
-# By class or id: galleries, slideshows, carousels, lightboxes, and the players
-# of video.js, JW Player, Plyr and MediaElement.
-_MEDIA = re.compile(
-    r"gallery|slideshow|carousel|lightbox|video-?player|vjs-|video-js|\bjw-|jwplayer|plyr|mejs",
-    re.IGNORECASE,
-)
+# By class or id: the players of video.js, JW Player, Plyr and MediaElement
+# (their menus read "captions settings", "descriptions off, selected"), and
+# photo galleries, slideshows, carousels and lightboxes.
+_PLAYER = re.compile(r"vjs-|video-js|video-?player|\bjw-|jwplayer|plyr|mejs", re.IGNORECASE)
+_GALLERY = re.compile(r"gallery|slideshow|carousel|lightbox", re.IGNORECASE)
 _MEDIA_TAGS = ("div", "ul", "ol", "section", "figure", "aside")
-# A box with a paragraph this long holds the article itself ("article-with-gallery").
-_ARTICLE_PARAGRAPH = "boolean(.//p[string-length(normalize-space()) > 400])"
+# A gallery is pictures with captions: at least two, with this much text each at
+# most. A "gallery" or "slideshow" with more text is an article told in pictures.
+_GALLERY_TEXT_PER_IMAGE = 160
+_GALLERY_MAX_TEXT = 800
 
 _APPEAL = re.compile(
     r"""
@@ -85,7 +86,7 @@ def clean_text(raw: str, strip: Sequence[str] = (), titles: Iterable[str] = ()) 
 
 
 def drop_media(tree: Any) -> None:
-    """Remove galleries and video players from a parsed page, in place.
+    """Remove video players and photo galleries from a parsed page, in place.
 
     A Python pass with one regular expression: an XPath with case folding over
     every element cost more than trafilatura's whole extraction.
@@ -93,11 +94,19 @@ def drop_media(tree: Any) -> None:
     found = []
     for element in tree.iter(_MEDIA_TAGS):
         marks = f"{element.get('class') or ''} {element.get('id') or ''}"
-        if len(marks) > 1 and _MEDIA.search(marks):
+        if len(marks) < 4:
+            continue
+        if _PLAYER.search(marks) or (_GALLERY.search(marks) and _is_gallery(element)):
             found.append(element)
     for element in found:
-        if element.getparent() is not None and not element.xpath(_ARTICLE_PARAGRAPH):
+        if element.getparent() is not None:
             element.drop_tree()  # keeps the tail text, which belongs to the parent
+
+
+def _is_gallery(element: Any) -> bool:
+    images = len(element.xpath(".//img"))
+    text = len(" ".join(element.text_content().split()))
+    return images >= 2 and text <= min(_GALLERY_MAX_TEXT, images * _GALLERY_TEXT_PER_IMAGE)
 
 
 def _paragraphs(raw: str) -> Iterator[str]:
