@@ -278,11 +278,12 @@ def test_published_equal_to_the_modification_loses_to_an_earlier_publication() -
     assert choose_published(evidence, no_visible_date) == utc("2025-06-03T19:15:00Z")
 
 
-def test_utc_stamp_is_written_on_the_day_the_page_shows() -> None:
-    evidence = DateEvidence([utc("2023-11-09T05:30:59Z")], [], [])
-    chosen = choose_published(evidence, lambda: datetime(2023, 11, 8, tzinfo=UTC))
-    assert chosen == utc("2023-11-09T05:30:59Z")  # the same instant
-    assert chosen is not None and chosen.date().isoformat() == "2023-11-08"
+def test_visible_date_settles_publication_keys_that_disagree() -> None:
+    evidence = DateEvidence([utc("2025-06-04T08:00:00Z"), utc("2025-06-02T10:00:00Z")], [], [])
+    chosen = choose_published(evidence, lambda: datetime(2025, 6, 4, tzinfo=UTC))
+    assert chosen == utc("2025-06-04T08:00:00Z")
+    # Without a shown date, the earliest.
+    assert choose_published(evidence, no_visible_date) == utc("2025-06-02T10:00:00Z")
 
 
 def test_local_rendering_of_the_same_instant_gives_the_offset() -> None:

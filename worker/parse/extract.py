@@ -24,7 +24,6 @@ from worker.parse.encoding import decode
 from worker.parse.metadata import page_metadata
 from worker.parse.repeats import restore_repeats
 from worker.parse.teasers import is_teaser_list
-from worker.parse.text import clean_line
 from worker.parse.urls import absolute_url, canonical_url
 
 __all__ = ["ExtractedPage", "extract_article"]
@@ -38,13 +37,6 @@ _SURELY_AN_ARTICLE = 1000
 _PRECISE_SHARE = 0.6
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
-# Headlines as the page shows them, to spot one repeated above the body.
-_HEADLINE_XPATHS = (
-    "//meta[@property='og:title']/@content",
-    "//meta[@name='twitter:title']/@content",
-    "(//h1)[1]",
-    "//title",
-)
 _CANONICAL_XPATHS = (
     "//link[translate(@rel, 'CANONIAL', 'canonial')='canonical']/@href",
     "//meta[@property='og:url']/@content",
@@ -79,7 +71,7 @@ def extract_article(
         return None
     metadata = page_metadata(tree, url)
     drop_media(tree)
-    text = clean_text(_main_text(tree, url), strip, [metadata.title, *_headlines(tree)])
+    text = clean_text(_main_text(tree, url), strip, [metadata.title, *metadata.headlines])
     # Only a page that does not call itself an article is searched for teasers.
     if not _long_enough(text) or (not metadata.is_article and is_teaser_list(text, tree)):
         return None
@@ -147,22 +139,6 @@ def _canonical_href(tree: Any, url: str) -> str | None:
             if href and absolute_url(href, url):
                 return href
     return None
-
-
-def _headlines(tree: Any) -> list[str]:
-    found = []
-    for value in tree.xpath(" | ".join(_HEADLINE_XPATHS)):
-        text = value if isinstance(value, str) else _element_text(value)
-        if clean_line(text):
-            found.append(clean_line(text))
-    return found
-
-
-def _element_text(element: Any) -> str:
-    try:
-        return str(element.text_content())
-    except ValueError:
-        return ""
 
 
 def _utc(value: datetime | None) -> datetime | None:

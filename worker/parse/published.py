@@ -5,15 +5,17 @@ usually agree. When they do not, a template has put the modification time
 under one of them: the page's visible date (htmldate's reading of the page)
 settles which, and without it the earliest stated time that is not a stated
 modification time wins. A time stamp in UTC does not say on which day the
-page's readers saw it published; the visible date says, and the same
-instant is then written in an offset that puts it on that day.
+page's readers saw it published: when the page also writes the same instant
+in local time, that offset is kept. (Asking htmldate for the shown day of
+every UTC stamp got one more page of trafilatura-eval right and cost a fifth
+of the extraction time.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from worker.parse.dates import earliest
 
@@ -56,23 +58,12 @@ def choose_published(
         else:
             chosen = earliest(specific) or specific[0]
     else:
-        # No publication key: the date the page shows, else a generic one.
-        return shown() or earliest(evidence.generic) or earliest(evidence.modified)
-    if _is_modification(chosen, evidence.modified):
-        # The one publication time stated is the modification time: an earlier
-        # date shown on the page is the original publication.
-        shown_at = shown()
-        if shown_at is not None and shown_at.date() < chosen.date():
-            return shown_at
-    chosen = _local_twin(chosen, [*evidence.specific, *evidence.generic, *evidence.modified])
-    if (
-        chosen.utcoffset() == timedelta(0)
-        and chosen.timetz().replace(tzinfo=None) != datetime.min.time()
-    ):
-        shown_at = shown()
-        if shown_at is not None:
-            chosen = _on_day(chosen, shown_at.date())
-    return chosen
+        # No publication key: a generic one, else the date the page shows.
+        chosen_generic = earliest(evidence.generic)
+        if chosen_generic is None:
+            return shown() or earliest(evidence.modified)
+        chosen = chosen_generic
+    return _local_twin(chosen, [*evidence.specific, *evidence.generic, *evidence.modified])
 
 
 def _is_modification(value: datetime, modified: Sequence[datetime]) -> bool:
@@ -104,12 +95,3 @@ def _local_twin(chosen: datetime, stamps: Sequence[datetime]) -> datetime:
         if hours == int(hours) and int(hours) in _OFFSETS and hours:
             return chosen.astimezone(timezone(timedelta(hours=int(hours))))
     return chosen
-
-
-def _on_day(instant: datetime, day: date) -> datetime:
-    """`instant` written in the smallest offset that puts it on `day`, if one does."""
-    for hours in sorted(_OFFSETS, key=abs):
-        local = instant.astimezone(timezone(timedelta(hours=hours)))
-        if local.date() == day:
-            return local
-    return instant

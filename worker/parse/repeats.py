@@ -16,13 +16,7 @@ __all__ = ["restore_repeats"]
 
 # trafilatura collapses only elements longer than this (its MIN_DUPLICATE_LENGTH).
 _COLLAPSED_LENGTH = 50
-_REPEATED_BLOCKS = (
-    "//*[self::p or self::blockquote or self::li or self::pre]"
-    "[string-length(.) > 50][normalize-space(.) = normalize-space(preceding-sibling::*[1])]"
-)
-
-
-_BLOCKS = "//p | //blockquote | //li | //pre"
+_BLOCK_TAGS = ("p", "blockquote", "li", "pre")
 
 
 def restore_repeats(text: str, tree: Any) -> str:
@@ -56,16 +50,20 @@ def _runs(tree: Any) -> dict[str, list[int]]:
     """Paragraph text -> its runs of identical sibling blocks, in page order, for
     the paragraphs that the page repeats back to back at least once."""
     repeated = set()
-    for element in tree.xpath(_REPEATED_BLOCKS):
-        paragraph = clean_line(element.xpath("string()"))
-        if len(paragraph) > _COLLAPSED_LENGTH:
+    for element in tree.iter(_BLOCK_TAGS):
+        before = element.getprevious()
+        # The raw first text node rules out almost every pair before the full text is read.
+        if before is None or before.tag != element.tag or before.text != element.text:
+            continue
+        paragraph = _text_of(element)
+        if len(paragraph) > _COLLAPSED_LENGTH and _text_of(before) == paragraph:
             repeated.add(paragraph)
     if not repeated:
         return {}
     runs: dict[str, list[int]] = {}
     previous: Any = None
-    for element in tree.xpath(_BLOCKS):
-        paragraph = clean_line(element.xpath("string()"))
+    for element in tree.iter(_BLOCK_TAGS):
+        paragraph = _text_of(element)
         if paragraph not in repeated:
             continue
         following = previous is not None and element.getprevious() is previous
