@@ -129,6 +129,7 @@ def test_no_network_access(monkeypatch: pytest.MonkeyPatch) -> None:
 from worker.parse.authors import choose_author, clean_author  # noqa: E402
 from worker.parse.jsonld import read_json_ld  # noqa: E402
 from worker.parse.metadata import Heading, read_metadata  # noqa: E402
+from worker.parse.dates import parse_date  # noqa: E402
 from worker.parse.published import DateEvidence, choose_published  # noqa: E402
 from worker.parse.titles import choose_title  # noqa: E402
 
@@ -295,3 +296,13 @@ def test_local_rendering_of_the_same_instant_gives_the_offset() -> None:
     )
     chosen = choose_published(evidence, no_visible_date)
     assert chosen is not None and chosen.isoformat() == "2023-11-08T23:30:59-06:00"
+
+
+def test_local_time_written_without_offset_gives_the_offset() -> None:
+    # <time datetime="2023-11-08 23:30:59"> beside "2023-11-09T05:30:59Z".
+    naive_local = parse_date("2023-11-08 23:30:59")
+    assert naive_local is not None
+    evidence = DateEvidence([utc("2023-11-09T05:30:59Z")], [naive_local], [])
+    chosen = choose_published(evidence, no_visible_date)
+    assert chosen == utc("2023-11-09T05:30:59Z")
+    assert chosen is not None and chosen.date().isoformat() == "2023-11-08"

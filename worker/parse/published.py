@@ -81,17 +81,17 @@ def _local_twin(chosen: datetime, stamps: Sequence[datetime]) -> datetime:
     """The same instant as the page also writes it in local time, when it does.
 
     "2023-11-09T05:30:59Z" and "2023-11-08 23:30:59" on one page are one
-    instant: the second tells the page's offset (-6 h).
+    instant: the second, off by whole hours to the second, tells the page's
+    offset (-6 h). A time written without an offset reads as UTC here, so
+    the wall clocks are compared, not the offsets.
     """
-    if chosen.utcoffset() != timedelta(0):
+    # On the hour, any two stamps look alike: only minutes and seconds identify.
+    if chosen.utcoffset() != timedelta(0) or (chosen.minute, chosen.second) == (0, 0):
         return chosen
     for stamp in stamps:
-        if stamp.utcoffset() == timedelta(0) or (stamp.minute, stamp.second) != (
-            chosen.minute,
-            chosen.second,
-        ):
+        if (stamp.minute, stamp.second) != (chosen.minute, chosen.second):
             continue
         hours = (stamp.replace(tzinfo=None) - chosen.replace(tzinfo=None)) / timedelta(hours=1)
-        if hours == int(hours) and int(hours) in _OFFSETS and hours:
+        if hours and hours == int(hours) and int(hours) in _OFFSETS:
             return chosen.astimezone(timezone(timedelta(hours=int(hours))))
     return chosen
