@@ -127,9 +127,9 @@ def test_no_network_access(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- the sources, one failure kind at a time (pure functions) ----------------------------
 
 from worker.parse.authors import choose_author, clean_author  # noqa: E402
+from worker.parse.dates import parse_date  # noqa: E402
 from worker.parse.jsonld import read_json_ld  # noqa: E402
 from worker.parse.metadata import Heading, read_metadata  # noqa: E402
-from worker.parse.dates import parse_date  # noqa: E402
 from worker.parse.published import DateEvidence, choose_published  # noqa: E402
 from worker.parse.titles import choose_title  # noqa: E402
 
