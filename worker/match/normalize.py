@@ -37,6 +37,7 @@ __all__ = [
     "normalize_text",
     "token_indexes",
     "tokenize",
+    "word_form",
 ]
 
 # Scripts written without spaces between words: matched by substring, which we
@@ -205,6 +206,16 @@ def _fold_run(run: str) -> tuple[str, tuple[int, ...] | None, tuple[int, ...] | 
     if starts == list(range(len(run))) and ends == list(range(1, len(run) + 1)):
         return "".join(out), None, None, tuple(accents)  # one char for one, like most runs
     return "".join(out), tuple(starts), tuple(ends), tuple(accents)
+
+
+@lru_cache(maxsize=1 << 16)
+def word_form(text: str) -> str:
+    """A word as written, as a stemmer takes it: NFKC, case-folded, NFC, no
+    invisible characters (a soft hyphen inside `sanc\u00adtions`)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if not folded.isascii():
+        folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFC", folded)
 
 
 class NormText:
@@ -513,6 +524,7 @@ class FieldText:
         "_fold_map",
         "_folded",
         "_folded_accents",
+        "_forms",
         "_norm",
         "_plain",
         "_raw",
@@ -534,6 +546,7 @@ class FieldText:
         self._folded_accents: dict[int, str] = {}  # by position in the folded text
         self._token_accents: dict[int, Accents] | None = None
         self._fold_map: _FoldMap | None = None  # None: folding kept the offsets
+        self._forms: list[str] | None = None
         # ASCII bytes with the same offsets as the text, when there is a fast path.
         self._raw: bytes | None = None
         if text.isascii():
@@ -592,6 +605,23 @@ class FieldText:
         self._starts = list(map(norm.starts.__getitem__, folded_starts))
         self._ends = list(map(norm.ends.__getitem__, map(sub, folded_ends, repeat(1))))
         self._accents = _accents_by_token(norm.accents, folded_starts, folded_ends)
+
+    def is_latin(self) -> bool:
+        """Whether every token is ASCII as written (so `forms()` are the tokens)."""
+        return self._raw is not None
+
+    def forms(self) -> list[str]:
+        """Each token as written (`word_form`), in the original script: what
+        `word~` stems, as Cyrillic is stemmed before it is transliterated."""
+        if self._forms is None:
+            if self._raw is not None:
+                self._forms = self.tokens  # lower-case ASCII already
+            else:
+                self._locate()
+                text = self.text
+                pieces = map(text.__getitem__, map(slice, self._starts, self._ends))
+                self._forms = list(map(word_form, pieces))
+        return self._forms
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Original offsets covering tokens first..last (inclusive)."""
