@@ -62,14 +62,16 @@ def test_bad_query_exits_2_with_caret() -> None:
 
 
 def test_json_output() -> None:
-    code, out, _ = run("sanction* NOT iraq", "--title", "New sanctions", "--json")
+    code, out, _ = run("sanction* NOT iraq", "--title", "New sanctions", "--lang", "en", "--json")
     assert code == 0
     assert json.loads(out) == {
         "query": "sanction* NOT iraq",
         "match": True,
         "title": "New sanctions",
+        "language": "en",
         "terms": ["sanctions"],
         "spans": [{"field": "title", "start": 4, "end": 13, "text": "sanctions"}],
+        "inflections": [],
     }
 
 

@@ -189,6 +189,13 @@ class SourceDefaults(_Model):
     robots: bool = True
 
 
+def _iso_639_1(value: str) -> str:
+    code = value.strip().lower()
+    if not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise _error(f"{value!r} is not an ISO 639-1 language code such as en, ru or de")
+    return code
+
+
 class Source(_Model):
     """One news source to poll."""
 
@@ -202,6 +209,8 @@ class Source(_Model):
     select: Selectors | None = Field(default=None, validate_default=True)
     name: NonEmptyStr = ""  # replaced by the id when not given; see _fill_defaults
     robots: bool = True
+    # The articles' language (ISO 639-1) when the site declares none or a wrong one.
+    language: Annotated[str, AfterValidator(_iso_639_1)] | None = None
 
     @model_validator(mode="before")
     @classmethod
