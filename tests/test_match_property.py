@@ -35,6 +35,15 @@ WORDS = [
     "\u0421",  # Cyrillic Es
     "na\u00efve",
     "x",
+    # inflected forms for `word~`: Russian declensions, English endings, a soft sign
+    "\u041f\u0443\u0442\u0438\u043d\u0430",  # Путина
+    "\u041f\u0443\u0442\u0438\u043d",  # Путин
+    "Putins",
+    "\u0418\u0440\u0430\u043d\u0430",  # Ирана
+    "\u0441\u0430\u043d\u043a\u0446\u0438\u0439",  # санкций
+    "sanctioned",
+    "\u041a\u0440\u0435\u043c\u043b\u044f",  # Кремля
+    "Sanktionen",
 ]
 SEPARATORS = [" ", " ", " ", "-", "\u2013", ", ", ". ", "", "\u00ad", "\u2019s ", "\n\n", "/"]
 QUERY_WORDS = [
@@ -58,6 +67,13 @@ QUERY_WORDS = [
     "naive",
     "na\u00efve",
     "x*",
+    "Putin~",
+    "\u0441\u0430\u043d\u043a\u0446\u0438\u044f~",  # санкция~
+    "sanction~",
+    "iran~",
+    "\u041a\u0440\u0435\u043c\u043b\u044c~",  # Кремль~
+    "oil~",
+    "S-300~",
 ]
 REGEXES = ["/s-?300/", "/caf/", "/iran\\b/", "/\u0448\u043e\u0439/"]
 
@@ -70,7 +86,9 @@ def texts(draw: st.DrawFn) -> str:
     return "".join(word + sep for word, sep in parts)
 
 
-documents = st.builds(Document, texts(), texts(), texts())
+documents = st.builds(
+    Document, texts(), texts(), texts(), st.sampled_from([None, "en", "ru", "de", "sr", "el"])
+)
 
 
 @st.composite

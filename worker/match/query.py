@@ -231,18 +231,22 @@ def _words(text: str, column: int, query: str) -> tuple[Word, ...]:
     """Normalize a term or phrase; `*` right after a word makes it a prefix, `~` a stem."""
     tokens = tokenize(text)
     ends = {end: index for index, (_, _, end, _) in enumerate(tokens)}
-    marks: dict[int, str] = {}
+    marks: dict[int, tuple[str, int]] = {}  # token index -> mark, where the word ends
     for index, char in enumerate(text):
         if char not in "*~":
             continue
-        if index not in ends:
+        word_end = index
+        # Letters that fold to no letter (the soft sign, `ь` -> `'`) still end the word.
+        while word_end > 0 and word_end not in ends and text[word_end - 1].isalpha():
+            word_end -= 1
+        if word_end not in ends:
             raise QuerySyntaxError(f"'{char}' must end a word", query, column + index)
         if index + 1 < len(text) and (text[index + 1].isalnum() or text[index + 1] in "*~"):
             raise QuerySyntaxError(f"'{char}' may only end a word", query, column + index)
-        marks[ends[index]] = char
+        marks[ends[word_end]] = (char, index)
     words = []
-    for index, (token, start, end, accents) in enumerate(tokens):
-        mark = marks.get(index)
+    for index, (token, start, _, accents) in enumerate(tokens):
+        mark, end = marks.get(index, ("", 0))
         if mark == "~":
             words.append(Word(token, stem=True, form=word_form(text[start:end])))
         else:
