@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.match import Document, compile_rules, parse_query
-from worker.match.normalize import FieldText, fold_text, normalize_text, tokenize
+from worker.match.normalize import FieldText, fold_text, normalize_text, tokenize, word_form
 from worker.match.query import Term
 from worker.match.reference import reference_match
 from worker.models import RuleMatch
@@ -44,6 +44,7 @@ WORDS = [
     "sanctioned",
     "\u041a\u0440\u0435\u043c\u043b\u044f",  # Кремля
     "Sanktionen",
+    "Irana",  # Latin, the same token as Ирана
 ]
 SEPARATORS = [" ", " ", " ", "-", "\u2013", ", ", ". ", "", "\u00ad", "\u2019s ", "\n\n", "/"]
 QUERY_WORDS = [
@@ -209,3 +210,12 @@ def test_spans_found_in_the_text_are_those_of_the_tokens(case: tuple[str, str]) 
     for token in {token for token, _, _, _ in tokens}:
         found = [(start, end) for other, start, end, _ in tokens if other == token]
         assert field.word_spans(token) in (None, found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts() | st.text(max_size=40))
+def test_word_forms_are_those_of_the_token_offsets(text: str) -> None:
+    """`FieldText.forms()` reads words as written where it can; each must be
+    the form of the token's own offsets in the original text."""
+    expected = [word_form(text[start:end]) for _, start, end, _ in tokenize(text)]
+    assert FieldText(text).forms() == expected

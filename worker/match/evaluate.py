@@ -69,6 +69,7 @@ class ArticleState:
         "_span_objects",
         "_stem_hits",
         "_stem_occurrences",
+        "_stem_tokens",
         "_word_occurrences",
         "all_stems",
         "all_words",
@@ -102,6 +103,8 @@ class ArticleState:
         # Per field: each word form that is an inflection of some `word~`, with their keys.
         self._stem_hits: dict[int, dict[str, tuple[str, ...]]] = {}
         self._stem_occurrences: dict[tuple[str, int], list[int]] = {}
+        # Per field not written in ASCII: each word form's token.
+        self._stem_tokens: dict[int, dict[str, str]] = {}
         # Single-word terms: the rule words found in each field, and in any.
         self.field_words: list[frozenset[str]] = [frozenset() for _ in fields]
         self.all_words: frozenset[str] = frozenset()
@@ -151,22 +154,20 @@ class ArticleState:
         field = self.fields[index]
         forms = field.forms()
         hits: dict[str, tuple[str, ...]] = {}
-        token_of: dict[str, str] = {}
-
-        def tokens_of() -> dict[str, str]:
-            if not token_of:
-                token_of.update(zip(forms, field.tokens, strict=True))
-            return token_of
-
-        if field.is_latin():
-            groups: dict[str | None, list[str]] = {
-                word_language("Latin", self.language): list(set(forms))
-            }
+        latin = field.is_latin()
+        distinct = list(set(forms))
+        if latin:  # every word is its own token, and Latin
+            groups = {word_language("Latin", self.language): distinct}
+            token_of: dict[str, str] = {}
         else:
-            groups = {}
-            for form in set(forms):
-                language = word_language(script_of(form[0]), self.language)
-                groups.setdefault(language, []).append(form)
+            token_of = dict(zip(forms, field.tokens, strict=True))
+            # Most words of such text are in its own script, some in Latin.
+            ascii_forms = list(filter(str.isascii, distinct))
+            groups = {word_language("Latin", self.language): ascii_forms}
+            if len(ascii_forms) < len(distinct):
+                for form in set(distinct).difference(ascii_forms):
+                    language = word_language(script_of(form[0]), self.language)
+                    groups.setdefault(language, []).append(form)
         for language, words in groups.items():
             by_stem, by_form = self.stems.tables(language)
             # Keep the (few) words that hit, found by set operations in C.
@@ -177,13 +178,14 @@ class ArticleState:
                         keys = by_stem.get(stem)
                         if keys is not None:
                             hits[word] = keys
-            folded = words if field.is_latin() else list(map(tokens_of().__getitem__, words))
+            folded = words if latin else list(map(token_of.__getitem__, words))
             if not by_form.keys().isdisjoint(folded):
                 for word, text in zip(words, folded, strict=True):
                     keys = by_form.get(text)
                     if keys is not None:
                         hits[word] = tuple(dict.fromkeys((*hits.get(word, ()), *keys)))
         self._stem_hits[index] = hits
+        self._stem_tokens[index] = token_of
         return frozenset(key for keys in hits.values() for key in keys)
 
     def stem_keys_at(self, index: int, position: int) -> tuple[str, ...]:
@@ -191,17 +193,57 @@ class ArticleState:
         hits = self._stem_hits.get(index)
         return hits.get(self.fields[index].forms()[position], ()) if hits else ()
 
+    def stem_tokens(self, key: str, index: int) -> list[str] | None:
+        """The tokens of field `index` that are forms of the `word~` term `key`,
+        if every occurrence of each is (so that they can be searched for as
+        words); None when a token is also written in a form that is not (a
+        Latin `Irana` beside a Cyrillic `Ирана`, say)."""
+        hits = self._stem_hits.get(index, {})
+        found = [form for form, keys in hits.items() if key in keys]
+        token_of = self._stem_tokens.get(index)
+        if not token_of:  # Latin field: forms are the tokens
+            return found
+        tokens = {token_of[form] for form in found}
+        for form, token in token_of.items():
+            if token in tokens and key not in hits.get(form, ()):
+                return None
+        return sorted(tokens)
+
     def stem_positions(self, key: str, index: int) -> list[int]:
         """Token indexes in field `index` where the `word~` term `key` occurs."""
         found = self._stem_occurrences.get((key, index))
         if found is None:
-            hits = self._stem_hits.get(index, {})
-            found = [
-                position
-                for position, form in enumerate(self.fields[index].forms())
-                if key in hits.get(form, ())
-            ]
+            field = self.fields[index]
+            tokens = self.stem_tokens(key, index)
+            if tokens is not None:
+                found = sorted(i for token in tokens for i in field.find_key(f" {token} "))
+            else:
+                hits = self._stem_hits.get(index, {})
+                found = [
+                    position
+                    for position, form in enumerate(field.forms())
+                    if key in hits.get(form, ())
+                ]
             self._stem_occurrences[key, index] = found
+        return found
+
+    def _stem_spans(self, node: StemNode) -> list[CharSpan]:
+        # Searched for in the text itself where the tokens say it all.
+        found: list[CharSpan] = []
+        for index in node.field_indexes:
+            if node.key not in self.field_stems[index]:
+                continue
+            field = self.fields[index]
+            tokens = self.stem_tokens(node.key, index)
+            direct = None
+            if tokens is not None:
+                spans = [field.word_spans(token) for token in tokens]
+                if None not in spans:
+                    direct = sorted(span for each in spans if each for span in each)
+            if direct is None:
+                found += [self.char_span(index, i, i) for i in self.stem_positions(node.key, index)]
+            else:
+                found += [(index, start, end) for start, end in direct]
         return found
 
     def char_span(self, field: int, first: int, last: int) -> CharSpan:
@@ -237,6 +279,8 @@ class ArticleState:
             found = self._word_spans(leaf)
         elif isinstance(leaf, TermNode):
             found = self._term_spans(leaf)
+        elif isinstance(leaf, StemNode):
+            found = self._stem_spans(leaf)
         else:
             found = [self.char_span(f, i, j) for f, i, j in leaf.occurrences(self)]
         cached = self._leaf_spans[leaf.slot] = (found, self._span_tuple(found))

@@ -176,7 +176,8 @@ class _Stemmers(threading.local):
     def get(self, language: str) -> Stemmer.Stemmer:
         stemmer = self.by_language.get(language)
         if stemmer is None:
-            stemmer = Stemmer.Stemmer(LANGUAGES[language].algorithm)
+            # Its own cache is small and per thread; _StemCache does better.
+            stemmer = Stemmer.Stemmer(LANGUAGES[language].algorithm, 0)
             self.by_language[language] = stemmer
         return stemmer
 
@@ -196,12 +197,37 @@ def stem_key(form: str, language: str) -> str:
     return fold_word(_STEMMERS.get(language).stemWord(form))
 
 
+class _StemCache:
+    """Stem keys by language and word, shared by threads (dict operations are
+    atomic); emptied when full, which a day's news rarely makes it."""
+
+    LIMIT = 1 << 18
+
+    def __init__(self) -> None:
+        self.by_language: dict[str, dict[str, str]] = {}
+
+    def keys(self, forms: list[str], language: str) -> list[str]:
+        cache = self.by_language.get(language)
+        if cache is None:
+            cache = self.by_language.setdefault(language, {})
+        found: list[str | None] = list(map(cache.get, forms))
+        if None not in found:
+            return found  # type: ignore[return-value]
+        missing = [form for form, key in zip(forms, found, strict=True) if key is None]
+        stems: list[str] = _STEMMERS.get(language).stemWords(missing)
+        keys = stems if "".join(stems).isascii() else list(map(fold_word, stems))
+        if len(cache) + len(missing) > self.LIMIT:
+            cache.clear()
+        cache.update(zip(missing, keys, strict=True))
+        return list(map(cache.__getitem__, forms))
+
+
+_STEM_CACHE = _StemCache()
+
+
 def stem_keys(forms: list[str], language: str) -> list[str]:
-    """`stem_key` of many words at once (PyStemmer's own cache does the memoizing)."""
-    stems: list[str] = _STEMMERS.get(language).stemWords(forms)
-    if "".join(stems).isascii():
-        return stems
-    return list(map(fold_word, stems))
+    """`stem_key` of many words at once, memoized per language."""
+    return _STEM_CACHE.keys(forms, language)
 
 
 @lru_cache(maxsize=1 << 14)
