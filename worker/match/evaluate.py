@@ -165,24 +165,33 @@ class ArticleState:
             ascii_forms = list(filter(str.isascii, distinct))
             groups = {word_language("Latin", self.language): ascii_forms}
             if len(ascii_forms) < len(distinct):
-                for form in set(distinct).difference(ascii_forms):
-                    language = word_language(script_of(form[0]), self.language)
-                    groups.setdefault(language, []).append(form)
+                rest = list(set(distinct).difference(ascii_forms))
+                by_first = {
+                    char: word_language(script_of(char), self.language)
+                    for char in {form[0] for form in rest}
+                }
+                if len(set(by_first.values())) == 1:  # one script, or one language for all
+                    language = next(iter(by_first.values()))
+                    groups[language] = groups.get(language, []) + rest
+                else:
+                    for form in rest:
+                        groups.setdefault(by_first[form[0]], []).append(form)
         for language, words in groups.items():
             by_stem, by_form = self.stems.tables(language)
             # Keep the (few) words that hit, found by set operations in C.
             if language is not None:
                 stems = stem_keys(words, language)
-                if not by_stem.keys().isdisjoint(stems):
+                common = by_stem.keys() & stems
+                if common:
                     for word, stem in zip(words, stems, strict=True):
-                        keys = by_stem.get(stem)
-                        if keys is not None:
-                            hits[word] = keys
+                        if stem in common:
+                            hits[word] = by_stem[stem]
             folded = words if latin else list(map(token_of.__getitem__, words))
-            if not by_form.keys().isdisjoint(folded):
+            common = by_form.keys() & folded
+            if common:
                 for word, text in zip(words, folded, strict=True):
-                    keys = by_form.get(text)
-                    if keys is not None:
+                    if text in common:
+                        keys = by_form[text]
                         hits[word] = tuple(dict.fromkeys((*hits.get(word, ()), *keys)))
         self._stem_hits[index] = hits
         self._stem_tokens[index] = token_of

@@ -198,6 +198,11 @@ def _simple_letters() -> dict[str, str]:
 
 
 _SIMPLE = _simple_letters()
+# Folds a word of ASCII and _SIMPLE letters as fold_text does (others stay as they are).
+_SIMPLE_TABLE: dict[int, str] = {
+    **{ord(c): c.lower() for c in map(chr, range(65, 91))},
+    **{ord(c): f for c, f in _SIMPLE.items()},
+}
 
 
 def _fold_simple(run: str) -> tuple[str, tuple[int, ...] | None, tuple[int, ...] | None, Accents]:
@@ -253,14 +258,16 @@ def word_form(text: str) -> str:
 _WORD_RE = re.compile(r"[^\W\d_]+|\d+")
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 17)
 def _word_entry(word: str) -> tuple[str, str] | None:
     """A word as written -> (its token, its `word_form`), if it folds to one token.
 
     The form is what a token's offsets cover: without letters at either end
     that fold to nothing (the soft sign of `Кремль`).
     """
-    folded = fold_text(word)
+    folded = word.translate(_SIMPLE_TABLE)  # Cyrillic, Greek, ASCII: one translation
+    if not folded.isascii():
+        folded = fold_text(word)
     if len(_TOKEN_RE.findall(folded)) != 1 or not folded.isalnum():
         return None
     start, end = 0, len(word)
