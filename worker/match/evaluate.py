@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import compress
 from typing import Protocol
 
 from worker.match.document import FIELDS
@@ -177,22 +178,31 @@ class ArticleState:
                     for form in rest:
                         groups.setdefault(by_first[form[0]], []).append(form)
         for language, words in groups.items():
-            by_stem, by_form = self.stems.tables(language)
+            tables = self.stems.tables(language)
+            by_stem, by_form = tables.by_stem, tables.by_form
             # Keep the (few) words that hit, found by set operations in C.
+            # The few words that hit are picked out in C (compress), not in a loop.
             if language is not None:
                 stems = stem_keys(words, language)
-                common = by_stem.keys() & stems
+                common = tables.stems.intersection(stems)
                 if common:
-                    for word, stem in zip(words, stems, strict=True):
-                        if stem in common:
-                            hits[word] = by_stem[stem]
+                    picked = list(map(common.__contains__, stems))
+                    hits.update(
+                        zip(
+                            compress(words, picked),
+                            map(by_stem.__getitem__, compress(stems, picked)),
+                            strict=True,
+                        )
+                    )
             folded = words if latin else list(map(token_of.__getitem__, words))
-            common = by_form.keys() & folded
+            common = tables.forms.intersection(folded)
             if common:
-                for word, text in zip(words, folded, strict=True):
-                    if text in common:
-                        keys = by_form[text]
-                        hits[word] = tuple(dict.fromkeys((*hits.get(word, ()), *keys)))
+                picked = list(map(common.__contains__, folded))
+                for word, text in zip(
+                    compress(words, picked), compress(folded, picked), strict=True
+                ):
+                    keys = by_form[text]
+                    hits[word] = tuple(dict.fromkeys((*hits.get(word, ()), *keys)))
         self._stem_hits[index] = hits
         self._stem_tokens[index] = token_of
         return frozenset(key for keys in hits.values() for key in keys)

@@ -34,6 +34,7 @@ __all__ = [
     "LANGUAGES",
     "Language",
     "StemIndex",
+    "StemTables",
     "article_language",
     "fold_word",
     "script_of",
@@ -239,6 +240,18 @@ def word_forms(form: str, text: str, language: str | None) -> frozenset[str]:
     return frozenset((text, *(text + fold_word(e) for e in LANGUAGES[language].endings)))
 
 
+@dataclass(frozen=True, slots=True)
+class StemTables:
+    """A language's tables: stem -> `word~` keys, token -> keys (rule word plus
+    an ending), and the key sets of both, to intersect with an article's words
+    (a set intersection walks the smaller side; a dict's keys would be copied)."""
+
+    by_stem: dict[str, tuple[str, ...]]
+    by_form: dict[str, tuple[str, ...]]
+    stems: frozenset[str]
+    forms: frozenset[str]
+
+
 class StemIndex:
     """The `word~` terms of a rule set, looked up by stem and by form per language.
 
@@ -253,24 +266,22 @@ class StemIndex:
     def __init__(self, words: Iterable[tuple[str, str]]) -> None:
         # Rule words: (form as written, token), as `query.Word` has them.
         self.words = tuple(dict.fromkeys(words))
-        self._by_language: dict[str | None, tuple[dict[str, tuple[str, ...]], ...]] = {}
+        self._by_language: dict[str | None, StemTables] = {}
         self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
         return bool(self.words)
 
-    def tables(
-        self, language: str | None
-    ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-        """(stem -> term keys, token -> term keys) for words of `language`."""
+    def tables(self, language: str | None) -> StemTables:
+        """The stem and form tables for words of `language`."""
         tables = self._by_language.get(language)
         if tables is None:
             with self._lock:
                 tables = self._by_language.get(language) or self._build(language)
                 self._by_language[language] = tables
-        return tables[0], tables[1]
+        return tables
 
-    def _build(self, language: str | None) -> tuple[dict[str, tuple[str, ...]], ...]:
+    def _build(self, language: str | None) -> StemTables:
         by_stem: dict[str, list[str]] = {}
         by_form: dict[str, list[str]] = {}
         for form, token in self.words:
@@ -279,7 +290,9 @@ class StemIndex:
                 by_stem.setdefault(stem_key(form, language), []).append(key)
             for text in word_forms(form, token, language):
                 by_form.setdefault(text, []).append(key)
-        return (
+        return StemTables(
             {stem: tuple(keys) for stem, keys in by_stem.items()},
             {text: tuple(keys) for text, keys in by_form.items()},
+            frozenset(by_stem),
+            frozenset(by_form),
         )
