@@ -297,6 +297,13 @@ class BasicAuth(_Model):
     """The password (`${NAME}` is filled from the environment)."""
 
 
+def _iso_639_1(value: str) -> str:
+    code = value.strip().lower()
+    if not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise _error(f"{value!r} is not an ISO 639-1 language code such as en, ru or de")
+    return code
+
+
 class Source(_Model):
     """One news source to poll."""
 
@@ -378,6 +385,11 @@ class Source(_Model):
         self._credentials = Credentials(origin_of(self.url), tuple(headers))
         self._secrets = Secrets(frozenset(filled))
         return self
+
+    language: Annotated[str, AfterValidator(_iso_639_1)] | None = None
+    """The articles' language (ISO 639-1, such as `en` or `ru`), for `word~` rules,
+    when the site declares none or a wrong one; unset: declared by the page or feed,
+    else detected."""
 
     @model_validator(mode="before")
     @classmethod
