@@ -10,6 +10,7 @@ this script does not know makes it fail rather than guess.
 
 from __future__ import annotations
 
+import collections.abc
 import sys
 import types
 from datetime import time, timedelta
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from worker.config import format_duration  # noqa: E402
 from worker.config.models import (  # noqa: E402
+    BasicAuth,
     Between,
     FetchSettings,
     NearDuplicateSettings,
@@ -43,7 +45,7 @@ SETTINGS_SECTIONS: dict[str, type[BaseModel]] = {
 }
 
 # Where a field whose value is a nested model links to: its section's heading.
-ANCHORS: dict[type[BaseModel], str] = {Selectors: "select"}
+ANCHORS: dict[type[BaseModel], str] = {Selectors: "select", BasicAuth: "auth"}
 
 # Defaults that are not a fixed value: filled in at load time, or versioned.
 # Keyed by (model, field); a key that names no field is an error below.
@@ -170,7 +172,10 @@ def render() -> str:
         + _table(Source, inherited=SourceDefaults)
         + "\n### select\n\nFor `type: html`: CSS selectors. `link`, `title` and `summary`"
         " are looked up inside each item. Try them with"
-        " `wirewatch poll SOURCE_ID --dry-run`.\n\n" + _table(Selectors),
+        " `wirewatch poll SOURCE_ID --dry-run`.\n\n"
+        + _table(Selectors)
+        + "\n### auth\n\nHTTP Basic credentials of a source, sent to its own host only;"
+        " write them as `${NAME}` (shown as `****` everywhere).\n\n" + _table(BasicAuth),
         "## rules.yaml\n\n"
         "```yaml\nrules:\n  - id: s300-iran\n"
         '    query: \'("S-300" OR "S-400") AND (Iran OR Tehran)\'\n'
@@ -230,7 +235,7 @@ def _default(model: type[BaseModel], name: str, info: FieldInfo) -> str:
 
 
 def _value(value: Any) -> str:
-    if value is None or value == ():
+    if value is None or value == () or value == {}:
         return "none"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
@@ -269,6 +274,9 @@ def _describe(annotation: Any, metadata: list[Any]) -> str:
     if origin is tuple:
         item, _ = get_args(annotation)
         return f"list of {_describe(item, [])}"
+    if origin in (dict, collections.abc.Mapping):
+        key, value = get_args(annotation)
+        return f"mapping of {_describe(key, [])} to {_describe(value, [])}"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         anchor = ANCHORS[annotation]
         return f"[{anchor}](#{anchor})"

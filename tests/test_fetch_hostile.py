@@ -264,8 +264,10 @@ def test_article_links_from_a_feed_are_checked(hostile: HostileServer, tmp_path:
         published=None,
     )
     with make_client(LIMITS, exempt=[("127.0.0.1", hostile.port)]) as c:
-        error = fetch_error(lambda: build_article("a1", entry, source, Fetcher(c, LIMITS)))
-    assert error.kind == "blocked"
+        built = build_article("a1", entry, source, Fetcher(c, LIMITS))
+    # Refused, and the entry still goes on with the feed's own text.
+    assert built.fallback is not None and built.fallback.kind == "blocked"
+    assert built.article.title == "click me"
 
 
 def test_webhook_targets_on_private_addresses_are_refused_at_send_time(

@@ -24,11 +24,12 @@ from worker.cli import ui
 from worker.cli.common import config_option, json_option, load_or_fail, suggest
 from worker.cli.state import open_store
 from worker.config import Config, Source
-from worker.errors import FetchError
 from worker.fetch import Fetcher, HostBusy, HostGate, make_client
 from worker.match import Document, matched_terms
 from worker.models import Article, RuleMatch
 from worker.pipeline import (
+    BuiltArticle,
+    Fallback,
     NewEntry,
     PollOutcome,
     build_article,
@@ -279,11 +280,15 @@ def _articles(
     progress.grow(len(new))
     for number, entry in enumerate(new, 1):
         progress.advance(0, label=f"{source.id}: article {number}/{len(new)}")
-        article, note = _article(entry, source, fetcher)
+        built = _article(entry, source, fetcher)
+        article, fallback = built.article, built.fallback
+        note = None if fallback is None else f"the feed's text is used: {fallback.detail}"
         if store is None:
             matches = match_article(article, config.rules_for(source), config)
         else:
-            matches, deliveries = finish_article(article, source, config, store, time.time())
+            matches, deliveries = finish_article(
+                article, source, config, store, time.time(), fallback
+            )
             for key in deliveries:
                 _due_now(store, key)
             result.deliveries += len(deliveries)
@@ -291,19 +296,17 @@ def _articles(
         progress.advance()
 
 
-def _article(new: NewEntry, source: Source, fetcher: Fetcher) -> tuple[Article, str | None]:
-    """The article with its page's text; the feed's text when the page cannot be had."""
+def _article(new: NewEntry, source: Source, fetcher: Fetcher) -> BuiltArticle:
+    """The article with its page's text; the feed's text (and why) when the page
+    cannot be had, by the same rule as the worker's (`build_article`)."""
     for _ in range(_HOST_BUSY_TRIES):
         try:
-            return build_article(new.article_id, new.entry, source, fetcher), None
+            return build_article(new.article_id, new.entry, source, fetcher)
         except HostBusy as exc:
             # The worker is fetching from that host too: wait for a slot.
             time.sleep(min(exc.retry_after or 1.0, 30.0))
-        except FetchError as exc:
-            note = f"page unreachable, the feed's text is used: {exc}"
-            return fallback_article(new.article_id, new.entry, source), note
-    note = "host busy, the feed's text is used"
-    return fallback_article(new.article_id, new.entry, source), note
+    busy = Fallback("host-busy", "the host stayed busy")
+    return BuiltArticle(fallback_article(new.article_id, new.entry, source), busy)
 
 
 def _due_now(store: Store, key: str) -> None:

@@ -29,7 +29,8 @@ def command(as_json: bool, config_path: Path | None) -> None:
     Reads the state of the worker: REDIS_URL's, a live `wirewatch run`'s,
     or the one a stopped `wirewatch run` left in WIREWATCH_DATA. With
     --json, one object: config_error, sources (id, name, last_poll, result, items,
-    new, next_due, errors, health, health_detail, last_error, problem; times
+    new, next_due, errors, health, health_detail, last_error, problem,
+    fallbacks, last_fallback: entries matched on the feed's text and why; times
     in Unix seconds), queue, articles_queue, outbox, undelivered, set_aside
     (tasks that kept coming back and were put aside: task, id, args, at).
 
@@ -71,8 +72,11 @@ def _report(store: Store, config_path: Path | None) -> dict[str, Any]:
                 "errors": state.errors,
                 "health": state.health,
                 "health_detail": state.health_detail,
-                "last_error": state.last_error,
+                "last_error": config.secrets.mask(state.last_error or "") or None,
                 "problem": state.problem,
+                # Entries matched on the feed's text: their page could not be had.
+                "fallbacks": state.fallbacks,
+                "last_fallback": config.secrets.mask(state.last_fallback or "") or None,
             }
         )
     undelivered = [
@@ -81,7 +85,7 @@ def _report(store: Store, config_path: Path | None) -> dict[str, Any]:
             "title": d.title,
             "state": d.state,
             "attempts": d.attempts,
-            "last_error": d.last_error,
+            "last_error": config.secrets.mask(d.last_error or "") or None,
         }
         for d in store.outbox.undelivered()
     ]
@@ -123,6 +127,14 @@ def _print(report: dict[str, Any], now: float) -> None:
             notes.append(ui.plain(f"{s['id']}: last error: {s['last_error']}", style="red"))
         if unhealthy and s["health_detail"]:
             notes.append(ui.plain(f"{s['id']}: {s['health']}: {s['health_detail']}", style="red"))
+        if s["fallbacks"]:
+            notes.append(
+                ui.plain(
+                    f"{s['id']}: {s['fallbacks']} entries matched on the feed's text;"
+                    f" last: {s['last_fallback']}",
+                    style="yellow",
+                )
+            )
         if s["problem"] and s["health"] != "selectors":  # that detail already names it
             notes.append(ui.plain(f"{s['id']}: problem: {s['problem']}", style="yellow"))
     if report["sources"]:

@@ -50,7 +50,8 @@ _M = TypeVar("_M", bound=BaseModel)
 def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Config:
     """Load and validate the four config files of `directory`.
 
-    `environ` fills ``${NAME}`` in apprise.yml; the process environment when None.
+    `environ` fills ``${NAME}`` in apprise.yml and in sources' `headers` and
+    `auth`; the process environment when None.
     Raises ConfigError listing every issue found, each with file, line and field.
     """
     directory = Path(directory)
@@ -66,7 +67,7 @@ def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Co
             issues.append(ConfigIssue(_show(directory, name), None, "", _missing(directory, name)))
 
     settings = _load_settings(directory, contents[SETTINGS], issues)
-    sources, known = _load_sources(directory, contents[SOURCES], settings, issues)
+    sources, known = _load_sources(directory, contents[SOURCES], settings, env, issues)
     rules = _load_rules(directory, contents[RULES], known, issues)
     targets: tuple[Target, ...] = ()
     if contents[APPRISE] is not None:
@@ -215,7 +216,11 @@ def _load_settings(directory: Path, content: bytes | None, issues: list[ConfigIs
 
 
 def _load_sources(
-    directory: Path, content: bytes | None, settings: Settings, issues: list[ConfigIssue]
+    directory: Path,
+    content: bytes | None,
+    settings: Settings,
+    environ: Mapping[str, str],
+    issues: list[ConfigIssue],
 ) -> tuple[tuple[Source, ...], frozenset[str] | None]:
     """The valid sources, and every id and tag a rule may name (None: unknown).
 
@@ -231,7 +236,8 @@ def _load_sources(
     defaults = file.validate(
         SourceDefaults, shape.defaults or {}, ("defaults",), {"settings": settings}
     )
-    context = {"defaults": defaults or SourceDefaults(), "settings": settings}
+    # `environ` fills ${NAME} in a source's headers and auth.
+    context = {"defaults": defaults or SourceDefaults(), "settings": settings, "environ": environ}
     sources: list[Source] = []
     names: set[str] = set()
     first_line: dict[str, int | None] = {}

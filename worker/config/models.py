@@ -7,6 +7,7 @@ user as they are, after `file:line: field:`, so they say what is expected.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -33,13 +35,16 @@ from pydantic_core import PydanticCustomError, core_schema
 from worker import __version__
 from worker.config.durations import format_duration, parse_duration
 from worker.errors import QuerySyntaxError
-from worker.fetch.types import FetchLimits
+from worker.fetch.politeness import origin_of
+from worker.fetch.types import Credentials, FetchLimits
 from worker.match import parse_query
+from worker.secrets import Secrets
 
 if TYPE_CHECKING:
     from worker.notify import Target
 
 __all__ = [
+    "BasicAuth",
     "Between",
     "Config",
     "FetchSettings",
@@ -243,6 +248,62 @@ def _within_retention(value: timedelta | None, settings: object) -> timedelta | 
     return _check_retention(value, settings.seen_retention)
 
 
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# RFC 9110 token: what a header name may be made of.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Set by the fetcher itself, per request: a source that set them could
+# break conditional GET, decompression limits or the connection.
+_RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "accept-encoding", "te"}
+)
+
+
+def _header_name(name: str) -> str:
+    if not _HEADER_NAME.fullmatch(name):
+        raise _error(f"{name!r} is not an HTTP header name")
+    if name.lower() in _RESERVED_HEADERS:
+        raise _error(f"{name} is set by wirewatch itself")
+    return name
+
+
+def _fill_placeholders(text: str, environ: Mapping[str, str], filled: set[str]) -> str:
+    """`text` with each `${NAME}` taken from `environ`; the values taken go into `filled`."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not _ENV_NAME.fullmatch(name):
+            raise _error(f"invalid ${{{name}}}: expected ${{NAME}} of letters, digits and _")
+        if name not in environ:
+            raise _error(f"environment variable {name} is not set")
+        filled.add(environ[name])
+        return environ[name]
+
+    return _PLACEHOLDER.sub(replace, text)
+
+
+def _header_value(value: str) -> str:
+    if any(ch in value for ch in "\r\n\x00"):
+        raise _error("a header value cannot hold a line break or NUL")
+    return value
+
+
+class BasicAuth(_Model):
+    """HTTP Basic credentials for one source; write secrets as `${NAME}`."""
+
+    username: str
+    """The user name (`${NAME}` is filled from the environment)."""
+    password: str
+    """The password (`${NAME}` is filled from the environment)."""
+
+
+def _iso_639_1(value: str) -> str:
+    code = value.strip().lower()
+    if not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise _error(f"{value!r} is not an ISO 639-1 language code such as en, ru or de")
+    return code
+
+
 class Source(_Model):
     """One news source to poll."""
 
@@ -275,6 +336,61 @@ class Source(_Model):
     max_age: MaxAge | None = None  # None: settings.yaml's max_age; see Config.max_age
     """Entries published longer ago than this are remembered as seen but neither
     fetched nor matched; unset: the `defaults:` value, else settings.yaml's `max_age`."""
+    headers: Mapping[
+        Annotated[str, AfterValidator(_header_name)],
+        Annotated[str, AfterValidator(_header_value)],
+    ] = Field(default={})
+    """HTTP headers sent with every request to this source's own host (scheme,
+    host and port of `url`), never elsewhere; `${NAME}` is filled from the
+    environment and shown as `****`."""
+    auth: BasicAuth | None = None
+    """HTTP Basic credentials, sent like `headers`: to this source's host only."""
+
+    # What `headers` and `auth` become once `${NAME}` is filled in; set by
+    # _fill_credentials, never by the file.
+    _credentials: Credentials | None = PrivateAttr(default=None)
+    _secrets: Secrets = PrivateAttr(default_factory=Secrets)
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """The headers (and Basic auth) to send to this source's origin, secrets filled in."""
+        return self._credentials
+
+    @property
+    def secrets(self) -> Secrets:
+        """The values this source took from `${NAME}`."""
+        return self._secrets
+
+    @model_validator(mode="after")
+    def _fill_credentials(self, info: ValidationInfo) -> Source:
+        if not self.headers and self.auth is None:
+            return self
+        environ: Mapping[str, str] = (info.context or {}).get("environ", {})
+        filled: set[str] = set()
+        headers = [
+            (name, _fill_placeholders(value, environ, filled))
+            for name, value in self.headers.items()
+        ]
+        if self.auth is not None:
+            user = _fill_placeholders(self.auth.username, environ, filled)
+            password = _fill_placeholders(self.auth.password, environ, filled)
+            if ":" in user:
+                raise _error("auth: a Basic user name cannot hold ':'")
+            token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            if any(name.lower() == "authorization" for name, _ in headers):
+                raise _error("give either auth or an Authorization header, not both")
+            headers.append(("Authorization", f"Basic {token}"))
+            filled.add(token)
+        for _, value in headers:
+            _header_value(value)
+        self._credentials = Credentials(origin_of(self.url), tuple(headers))
+        self._secrets = Secrets(frozenset(filled))
+        return self
+
+    language: Annotated[str, AfterValidator(_iso_639_1)] | None = None
+    """The articles' language (ISO 639-1, such as `en` or `ru`), for `word~` rules,
+    when the site declares none or a wrong one; unset: declared by the page or feed,
+    else detected."""
 
     @model_validator(mode="before")
     @classmethod
@@ -534,6 +650,16 @@ class Config:
         if source is not None and source.name:
             return source.name
         return title or source_id
+
+    @property
+    def secrets(self) -> Secrets:
+        """Every value the config took from `${NAME}`: to be shown as `****` anywhere."""
+        found = Secrets()
+        for source in self.sources:
+            found = found | source.secrets
+        for target in self.targets:
+            found = found | target.secrets
+        return found
 
     def max_age(self, source: Source) -> timedelta:
         """How old an entry of `source` may be and still be fetched and matched."""

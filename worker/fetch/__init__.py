@@ -13,10 +13,18 @@ from worker.fetch.client import Fetcher, check_url, fetch
 from worker.fetch.netguard import Resolver, is_refused_address, webhook_refusal
 from worker.fetch.politeness import HostGate, origin_of
 from worker.fetch.transport import SafeTransport, make_client
-from worker.fetch.types import DEFAULT_USER_AGENT, FetchLimits, FetchResult, HostBusy, Validators
+from worker.fetch.types import (
+    DEFAULT_USER_AGENT,
+    Credentials,
+    FetchLimits,
+    FetchResult,
+    HostBusy,
+    Validators,
+)
 
 __all__ = [
     "DEFAULT_USER_AGENT",
+    "Credentials",
     "FetchLimits",
     "FetchResult",
     "Fetcher",

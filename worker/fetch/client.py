@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, replace
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
 
@@ -29,7 +29,8 @@ from worker.fetch.decode import read_limited
 from worker.fetch.politeness import HostGate, host_slot, origin_of
 from worker.fetch.robots import ROBOTS_MAX_BYTES, ROBOTS_TTL, check_robots, robots_after_error
 from worker.fetch.transport import DEADLINE, Refused, ResolveTimedOut
-from worker.fetch.types import FetchLimits, FetchResult, Validators
+from worker.fetch.types import Credentials, FetchLimits, FetchResult, Validators
+from worker.parse.urls import WebUrl, parse_web_url
 
 __all__ = ["Fetcher", "check_url", "fetch"]
 
@@ -52,18 +53,32 @@ class Fetcher:
     gate: HostGate | None = None
 
     def get(
-        self, url: str, validators: Validators | None = None, *, robots: bool = False
+        self,
+        url: str,
+        validators: Validators | None = None,
+        *,
+        robots: bool = False,
+        auth: Credentials | None = None,
     ) -> FetchResult:
-        return fetch(self.client, url, self.limits, validators, gate=self.gate, robots=robots)
+        return fetch(
+            self.client, url, self.limits, validators, gate=self.gate, robots=robots, auth=auth
+        )
 
 
 def check_url(url: str) -> None:
-    """Refuse what is not an http(s) URL with a host (a feed may link to anything)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise _blocked(url, f"scheme {parts.scheme!r} is not http or https")
-    if not parts.hostname:
-        raise _blocked(url, "URL has no host")
+    """Refuse what is not a usable http(s) URL (a feed may link to anything).
+
+    A scheme other than http(s) is "blocked"; a URL that does not parse, or
+    whose host only some resolvers read (`0177.0.0.1`, `☃.net`), is
+    "bad-url": an error of that URL, never an exception from httpx.
+    """
+    checked = parse_web_url(url)
+    if isinstance(checked, WebUrl):
+        return
+    if checked.reason.startswith("not an http or https URL"):
+        raise _blocked(url, checked.reason)
+    log.info("unusable URL %r: %s", url, checked.reason)
+    raise FetchError(url, "bad-url", checked.reason)
 
 
 def _blocked(url: str, reason: str) -> FetchError:
@@ -79,12 +94,14 @@ def fetch(
     *,
     gate: HostGate | None = None,
     robots: bool = False,
+    auth: Credentials | None = None,
 ) -> FetchResult:
     """GET `url` within `limits`; a 304 comes back as a result, not an error.
 
     With a `gate`, every request (each redirect hop, and robots.txt) waits
     for its host's politeness slot; with `robots`, each hop must be allowed
-    by its host's robots.txt.
+    by its host's robots.txt. `auth`'s headers go to the hops on its origin
+    only (robots.txt never gets them).
     """
     deadline = time.monotonic() + limits.timeout
     headers = _conditional_headers(validators)
@@ -96,7 +113,8 @@ def fetch(
         with host_slot(current, limits, gate):
             token = DEADLINE.set(deadline)
             try:
-                response = _get(client, current, headers, limits, deadline, gate)
+                hop_headers = _with_credentials(headers, current, auth)
+                response = _get(client, current, hop_headers, limits, deadline, gate)
             finally:
                 DEADLINE.reset(token)
         if isinstance(response, str):
@@ -123,7 +141,10 @@ def _get(
                 location = response.headers.get("location")
                 if not location:
                     raise FetchError(url, "http", "redirect without a Location header")
-                return str(urljoin(url, str(location)))
+                try:
+                    return str(urljoin(url, str(location)))
+                except ValueError as exc:
+                    raise FetchError(url, "bad-url", f"redirect to an unusable URL: {exc}") from exc
             if response.status_code >= 400:
                 raise _http_error(url, response, gate)
             body = read_limited(url, response, limits.max_bytes, deadline)
@@ -141,6 +162,9 @@ def _get(
         raise FetchError(url, "connect", str(exc) or type(exc).__name__) from exc
     except httpx.DecodingError as exc:
         raise FetchError(url, "decode", f"body cannot be decompressed: {exc}") from exc
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError, ValueError) as exc:
+        # check_url passed it, yet httpx could not use it: still the URL's fault.
+        raise FetchError(url, "bad-url", f"not a usable URL: {exc}") from exc
 
 
 def _http_error(url: str, response: httpx.Response, gate: HostGate | None) -> FetchError:
@@ -199,6 +223,14 @@ def _fetch_robots(
             raise
         return answer
     return result.content.decode("utf-8", errors="replace"), ROBOTS_TTL
+
+
+def _with_credentials(
+    headers: dict[str, str], url: str, auth: Credentials | None
+) -> dict[str, str]:
+    if auth is None or origin_of(url) != auth.origin:
+        return headers
+    return {**headers, **dict(auth.headers)}
 
 
 def _conditional_headers(validators: Validators | None) -> dict[str, str]:

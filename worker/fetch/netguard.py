@@ -73,10 +73,23 @@ DNS_TIMEOUT = 10.0
 # own deadline) for a free slot.
 MAX_PENDING_LOOKUPS = 64
 
-# Apprise's generic webhooks post to any host the URL names: the same SSRF
-# risk as fetching. Named services (mailto, tgram, matrix, ...) talk to their
-# own hosts or to one the operator chose on purpose (a local mail relay).
-WEBHOOK_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+# Apprise targets whose URL names the host they post to: the same SSRF risk
+# as fetching, and one that can be answered before sending. Every other
+# target that speaks HTTP (Apprise's plugins all use `requests`) is checked
+# when it connects (`checked_connections`); email and MQTT do not go through
+# urllib3, so a local mail relay stays reachable.
+WEBHOOK_SCHEMES = frozenset(
+    {
+        *("json", "jsons", "xml", "xmls", "form", "forms"),
+        *("apprise", "apprises", "gotify", "gotifys", "ntfy", "ntfys"),
+        *("mmost", "mmosts", "rocket", "rockets", "ncloud", "nclouds", "nctalk", "nctalks"),
+        *("hassio", "hassios", "matrix", "matrixs", "mastodon", "mastodons", "toot", "toots"),
+        *("misskey", "misskeys", "signal", "signals"),
+        *("synology", "synologys", "workflows", "workflow", "lametric", "lametrics"),
+        *("opsgenie", "kodi", "kodis", "xbmc", "xbmcs", "emby", "embys", "jellyfin", "jellyfins"),
+        *("bark", "barks", "notica", "noticas"),
+    }
+)
 
 # getaddrinfo's shape; tests pass their own to make a name resolve anywhere.
 Resolver = Callable[[str, int], list[str]]
@@ -107,6 +120,14 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# Ranges Python's `is_global` still counts as global: site-local IPv6
+# (deprecated by RFC 3879 but routed inside many networks) and the local-use
+# NAT64 prefix of RFC 8215, which translates to whatever IPv4 the operator's
+# gateway chooses, private addresses included.
+_LOCAL_V6 = (
+    (ipaddress.ip_network("fec0::/10"), "a site-local address"),
+    (ipaddress.ip_network("64:ff9b:1::/48"), "a local-use NAT64 address"),
+)
 # IPv6 prefixes whose last 32 bits are an IPv4 host that the packet reaches:
 # NAT64 (64:ff9b::/96, e.g. on IPv6-only cloud networks), IPv4-translated
 # and the deprecated IPv4-compatible form.
@@ -118,6 +139,9 @@ _EMBEDDING_IPV4 = tuple(
 def _refused_kind(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):
+        for network, kind in _LOCAL_V6:
+            if ip in network:
+                return kind
         # ::ffff:127.0.0.1 and 2002::/16 (6to4) embeddings reach IPv4 hosts.
         if ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
@@ -215,8 +239,13 @@ def resolve(
 
 
 def is_webhook(url: str) -> bool:
-    """Whether an Apprise URL is a generic webhook, whose host the URL alone chooses."""
-    return urlsplit(url).scheme.lower() in WEBHOOK_SCHEMES
+    """Whether an Apprise URL names the host it posts to (json://, gotify://, ...)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme in ("ntfy", "ntfys"):
+        # ntfy://topic goes to ntfy.sh; ntfy://host/topic to a server of one's own.
+        return bool(parts.path.strip("/"))
+    return scheme in WEBHOOK_SCHEMES
 
 
 def webhook_refusal(

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from worker import __version__
 from worker.errors import FetchError
 
-__all__ = ["DEFAULT_USER_AGENT", "FetchLimits", "FetchResult", "HostBusy", "Validators"]
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "Credentials",
+    "FetchLimits",
+    "FetchResult",
+    "HostBusy",
+    "Validators",
+]
 
 DEFAULT_USER_AGENT = f"wirewatch/{__version__} (+https://github.com/wirewatch/wirewatch)"
 
@@ -25,6 +32,23 @@ class FetchLimits:
     # How long a worker thread may wait for a host slot before the task is
     # re-scheduled instead (a thread blocked on one host polls nothing else).
     max_host_wait: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """Headers (an Authorization among them) that only `origin` may see.
+
+    `fetch` adds them to a request only when its URL has exactly this
+    scheme, host and port: never after a redirect elsewhere, never for an
+    article page on another host, never to plain http when the source is https.
+    """
+
+    origin: str
+    headers: tuple[tuple[str, str], ...]
+
+    def __repr__(self) -> str:
+        # The values are secrets; tracebacks and logs get the names only.
+        return f"Credentials(origin={self.origin!r}, headers={[n for n, _ in self.headers]!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,10 +4,13 @@ Each call builds an Apprise object holding only that target, so the outcome
 read back belongs to exactly one service and retries can be tracked per
 target by the caller.
 
-A webhook target (json://, xml://, form://) names any host, so its send runs
-under `checked_connections`: every connection Apprise opens for it, on
-whichever thread, goes to an address resolved once (within a deadline) and
-checked, redirects included, unless private networks are allowed.
+Every send runs under `checked_connections`: each HTTP connection Apprise
+opens for it (ntfy, gotify, apprise://, json/xml/form, any named service),
+on whichever thread, goes to an address resolved once (within a deadline)
+and checked, redirects included, unless private networks are allowed. A
+target whose URL names a refused host is refused before anything is sent.
+`wirewatch notify-test` and the worker's deliveries both come through here,
+so they always agree.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from worker.fetch.netguard import (
     checked_connections,
     is_webhook,
     proxy_refusal,
+    webhook_refusal,
 )
 from worker.notify.escape import escape, single_line
 from worker.notify.render import BLOCK_SEPARATOR, Message, fit_message
@@ -40,6 +44,9 @@ class SendResult:
 
     ok: bool
     detail: str
+    # Sending again cannot change the outcome: the target points at an
+    # address that is refused (a config matter, not a passing failure).
+    final: bool = False
 
 
 def _int_attr(plugin: Any, name: str) -> int:
@@ -102,20 +109,41 @@ def send(
 ) -> SendResult:
     """Deliver `message` to `target`. A delivery failure is a result, never an exception.
 
-    `allow_private_networks` lets a webhook target reach private addresses;
-    `resolver` replaces DNS for its connections (a seam for tests).
+    `allow_private_networks` lets a target that connects over HTTP reach
+    private addresses; `resolver` replaces DNS for its connections (a seam
+    for tests). The detail never holds a value that came from `${NAME}`.
     """
+    result = _send(
+        target,
+        message,
+        timeout=timeout,
+        allow_private_networks=allow_private_networks,
+        resolver=resolver,
+    )
+    return SendResult(result.ok, target.mask(result.detail), result.final)
+
+
+def _send(
+    target: Target,
+    message: Message,
+    *,
+    timeout: float = 30,
+    allow_private_networks: bool = False,
+    resolver: Resolver | None = None,
+) -> SendResult:
     plugin = plugin_for(target.url)
     if plugin is None:
         return SendResult(False, f"Apprise cannot load the URL of {target.safe_url}")
-    checked = is_webhook(target.url)
-    if checked and not allow_private_networks:
-        why = proxy_refusal(target.url)
+    if not allow_private_networks:
+        why = proxy_refusal(target.url) if is_webhook(target.url) else None
+        if why is None:
+            why = webhook_refusal(target.url, allow_private_networks=False, resolver=resolver)
         if why is not None:
-            return SendResult(False, f"refused {target.safe_url}: {why}")
-    policy = NetworkPolicy(
-        check_addresses=checked, allow_private_networks=allow_private_networks, resolver=resolver
-    )
+            return SendResult(False, f"refused {target.safe_url}: {why}", final=True)
+    # Every target is checked where it connects: all of Apprise's HTTP
+    # services go through urllib3, where the guard sits; email and MQTT do
+    # not, so they are unaffected.
+    policy = NetworkPolicy(allow_private_networks=allow_private_networks, resolver=resolver)
     title, fitted = _prepare(plugin, message)
     notifier = apprise.Apprise(asset=apprise_asset())
     notifier.add(plugin)
@@ -134,4 +162,5 @@ def send(
     if not ok and report.errors:
         # Apprise reports only "connection error"; the guard knows which host and why.
         detail = f"{report.errors[-1]}; {detail}"
+        return SendResult(ok, detail, final=report.errors[-1].startswith("blocked:"))
     return SendResult(ok, detail)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from apprise.manager_plugins import NotificationManager
 
 from worker.errors import ConfigError, ConfigIssue
 from worker.notify.escape import Format
+from worker.secrets import Secrets
 
 __all__ = [
     "Target",
@@ -54,6 +55,12 @@ class Target:
     safe_url: str
     tags: frozenset[str]
     format: Format
+    # The values that came from ${NAME}: `mask` hides them in any text about this target.
+    secrets: Secrets = field(default_factory=Secrets)
+
+    def mask(self, text: str) -> str:
+        """`text` (an error, a log line) with this target's secrets shown as `****`."""
+        return self.secrets.mask(text)
 
     def __repr__(self) -> str:
         # The default repr would print the secret URL into logs and tracebacks.
@@ -118,7 +125,11 @@ class _Where:
 
 
 def _substitute(
-    node: yaml.Node, environ: Mapping[str, str], where: _Where, issues: list[ConfigIssue]
+    node: yaml.Node,
+    environ: Mapping[str, str],
+    where: _Where,
+    issues: list[ConfigIssue],
+    filled: set[str],
 ) -> None:
     """Fill placeholders inside every scalar of the parsed document, in place.
 
@@ -126,21 +137,26 @@ def _substitute(
     '#', ': ', quotes or a newline cannot change the YAML structure.
     """
     if isinstance(node, yaml.ScalarNode):
-        node.value = _fill(node, environ, where, issues)
+        node.value = _fill(node, environ, where, issues, filled)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _substitute(item, environ, _Where(where.file, f"{where.field}[{index}]"), issues)
+            field = f"{where.field}[{index}]"
+            _substitute(item, environ, _Where(where.file, field), issues, filled)
     elif isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            _substitute(key, environ, where, issues)
+            _substitute(key, environ, where, issues, filled)
             child = key.value if isinstance(key, yaml.ScalarNode) else "?"
             child = child if "://" not in str(child) else "url"
             field = f"{where.field}.{child}" if where.field else str(child)
-            _substitute(value, environ, _Where(where.file, field), issues)
+            _substitute(value, environ, _Where(where.file, field), issues, filled)
 
 
 def _fill(
-    node: yaml.ScalarNode, environ: Mapping[str, str], where: _Where, issues: list[ConfigIssue]
+    node: yaml.ScalarNode,
+    environ: Mapping[str, str],
+    where: _Where,
+    issues: list[ConfigIssue],
+    filled: set[str],
 ) -> str:
     text = str(node.value)
 
@@ -153,6 +169,8 @@ def _fill(
             message = f"environment variable {name} is not set"
             issues.append(ConfigIssue(where.file, line, where.field, message))
         else:
+            # Every value from the environment is a secret, wherever it lands.
+            filled.add(environ[name])
             return environ[name]
         return match.group(0)
 
@@ -263,7 +281,7 @@ def _services(shared: dict[str, Any], entry: Any) -> list[Any]:
     return list(services)
 
 
-def _build(pairs: list[tuple[str, Any]]) -> tuple[Target, ...]:
+def _build(pairs: list[tuple[str, Any]], secrets: Secrets) -> tuple[Target, ...]:
     """One Target per distinct URL; the same service listed twice gets the union of tags."""
     by_url: dict[str, tuple[Any, set[str]]] = {}
     for url, service in pairs:
@@ -276,7 +294,10 @@ def _build(pairs: list[tuple[str, Any]]) -> tuple[Target, ...]:
         Target(
             id=hashlib.sha256(url.encode("utf-8")).hexdigest()[:16],
             url=url,
-            safe_url=str(service.url(privacy=True)),
+            # Apprise hides what it knows to be a password; the values from
+            # ${NAME} may stand anywhere else too (host, path, query, header).
+            safe_url=secrets.mask(str(service.url(privacy=True))),
+            secrets=secrets,
             tags=frozenset(tags),
             format=_format_of(service),
         )
@@ -303,7 +324,8 @@ def load_targets(path: Path, environ: Mapping[str, str]) -> tuple[Target, ...]:
     if root is None:
         return ()
     issues: list[ConfigIssue] = []
-    _substitute(root, environ, _Where(file, ""), issues)
+    filled: set[str] = set()
+    _substitute(root, environ, _Where(file, ""), issues, filled)
     if issues:
         raise ConfigError(issues)
     shared, entries = _top_level(root, file)
@@ -315,4 +337,4 @@ def load_targets(path: Path, environ: Mapping[str, str]) -> tuple[Target, ...]:
         pairs.extend((str(service.url(privacy=False)), service) for service in services)
     if issues:
         raise ConfigError(issues)
-    return _build(pairs)
+    return _build(pairs, Secrets(frozenset(filled)))

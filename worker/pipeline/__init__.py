@@ -14,6 +14,8 @@ time, so tests can drive them directly.
 
 from worker.pipeline.alerts import compiled_rules, match_article, record_matches
 from worker.pipeline.article import (
+    BuiltArticle,
+    Fallback,
     build_article,
     entry_from_json,
     fallback_article,
@@ -32,6 +34,8 @@ from worker.pipeline.poll import (
 
 __all__ = [
     "SOURCE_BACKOFF",
+    "BuiltArticle",
+    "Fallback",
     "NewEntry",
     "PollOutcome",
     "article_id_for",

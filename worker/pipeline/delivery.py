@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 import redis
 
 from worker.config import Config, Rule
-from worker.fetch import webhook_refusal
 from worker.models import DeliveryKey, DeliveryKind, DeliveryState
 from worker.notify import (
     AlertContent,
@@ -75,15 +74,6 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
         store.outbox.record_attempt(key, False, "target no longer in apprise.yml", now)
         store.outbox.mark_failed(key)
         return "failed: target removed"
-    refusal = webhook_refusal(
-        target.url, allow_private_networks=config.settings.allow_private_networks
-    )
-    if refusal is not None:
-        # Retrying will not change where the URL points: a config matter.
-        log.warning("delivery=%s refused %s: %s", key, target.safe_url, refusal)
-        store.outbox.record_attempt(key, False, refusal, now)
-        store.outbox.mark_failed(key)
-        return f"failed: {refusal}"
     if record.kind == DeliveryKind.HEALTH:
         message: Message | None = _health_message(record.title, record.message, target)
     else:
@@ -105,6 +95,11 @@ def deliver(key: str, config: Config, store: Store, now: float) -> str:
         return f"sent to {target.safe_url}"
     attempts = store.outbox.record_attempt(key, False, result.detail, now)
     store.metrics.count("wirewatch_alerts_failed", kind=record.kind)
+    if result.final:
+        # Retrying will not change where the URL points: a config matter.
+        log.warning("delivery=%s refused: %s", key, result.detail)
+        store.outbox.mark_failed(key)
+        return f"failed: {result.detail}"
     if now - record.created > config.settings.delivery_retry_for.total_seconds():
         store.outbox.mark_failed(key)
         return f"failed for good after {attempts} attempts: {result.detail}"

@@ -57,7 +57,9 @@ def poll_source(source: Source, store: Store | None, fetcher: Fetcher) -> PollOu
     state = store.sources.state(source.id) if store else None
     validators = Validators(state.etag, state.last_modified) if state else None
     try:
-        response = fetcher.get(source.url, validators, robots=source.robots)
+        response = fetcher.get(
+            source.url, validators, robots=source.robots, auth=source.credentials
+        )
         if response.not_modified:
             return PollOutcome(source.id, "not-modified", state.items if state else 0, ())
         body_hash = hashlib.sha256(response.content).hexdigest()
@@ -100,7 +102,7 @@ def _parse_source(source: Source, response: FetchResult, fetcher: Fetcher) -> Pa
     links = find_feed_links(response.content, url=response.url)
     if not links:
         raise FetchError(source.url, "no-feed", "page is not a feed and links to none")
-    feed_response = fetcher.get(links[0], robots=source.robots)
+    feed_response = fetcher.get(links[0], robots=source.robots, auth=source.credentials)
     return parse_feed(
         feed_response.content, url=feed_response.url, content_type=feed_response.content_type
     )

@@ -24,8 +24,10 @@ from celery import Task
 from worker.config import Config, Source
 from worker.errors import FetchError
 from worker.fetch import Fetcher, FetchLimits, HostBusy, make_client, origin_of
-from worker.models import Article, FeedEntry
+from worker.models import FeedEntry
 from worker.pipeline import (
+    BuiltArticle,
+    Fallback,
     build_article,
     entry_from_json,
     fallback_article,
@@ -35,6 +37,8 @@ from worker.pipeline import (
 )
 from worker.pipeline.delivery import deliver
 from worker.pipeline.digest import close_digests
+from worker.pipeline.outcome import PollOutcome
+from worker.service import logs
 from worker.service.app import app, max_countdown, task_lease
 from worker.service.live_config import LiveConfig
 from worker.service.runtime import config_dir, get_store
@@ -43,6 +47,8 @@ from worker.store import Store
 __all__ = ["MAX_STARTS", "GuardedTask", "deliver_task", "fan_out", "poll", "process", "tick"]
 
 log = logging.getLogger(__name__)
+# One human line per event (a poll's summary, an alert sent): worker.service.logs.
+events = logging.getLogger(logs.EVENTS)
 
 
 @cache
@@ -65,11 +71,6 @@ def _config() -> Config | None:
     if config is None:
         log.error("no valid config yet; fix the errors reported above (wirewatch check)")
     return config
-
-
-# Page fetch failures that a retry cannot change: refused address or scheme,
-# robots.txt says no, or the page is too large.
-_FINAL_KINDS = frozenset({"blocked", "robots", "too-large"})
 
 
 def _host_wait(retry_after: float | None) -> float:
@@ -203,13 +204,14 @@ def poll(source_id: str) -> None:
         for key in settle_poll(source, outcome, config, store, now):
             deliver_task.delay(key)
         if not outcome.error:
-            log.info(
-                "source=%s polled: %s, %d items, %d new",
-                source_id,
-                outcome.result,
-                outcome.items,
-                len(outcome.new),
-            )
+            events.info("source=%s polled: %s", source_id, _poll_summary(outcome))
+
+
+def _poll_summary(outcome: PollOutcome) -> str:
+    """`3 new (12 items)`, or `not modified` when the source sent nothing new."""
+    if outcome.result in ("not-modified", "unchanged"):
+        return outcome.result.replace("-", " ")
+    return f"{len(outcome.new)} new ({outcome.items} items)"
 
 
 @app.task(name="wirewatch.fan_out", base=GuardedTask)
@@ -220,7 +222,7 @@ def fan_out(article_ids: list[str]) -> None:
             process.apply_async((article_id,), producer=producer)
 
 
-ArticleBuilder = Callable[[str, FeedEntry, Source, Config, Store], Article | None]
+ArticleBuilder = Callable[[str, FeedEntry, Source, Config, Store], BuiltArticle | None]
 
 
 def _process_entry(article_id: str, build: ArticleBuilder) -> None:
@@ -234,19 +236,20 @@ def _process_entry(article_id: str, build: ArticleBuilder) -> None:
     if source is None:
         store.archive.drop_entry(article_id)
         return
-    article = build(article_id, entry_from_json(data), source, config, store)
-    if article is None:
+    built = build(article_id, entry_from_json(data), source, config, store)
+    if built is None:
         return  # the build re-scheduled itself
-    matches, deliveries = finish_article(article, source, config, store, time.time())
+    article = built.article
+    matches, deliveries = finish_article(
+        article, source, config, store, time.time(), built.fallback
+    )
     for key in deliveries:
         deliver_task.delay(key)
-    log.info(
-        "article=%s source=%s matched %s: %s",
-        article_id,
-        source.id,
-        [m.rule_id for m in matches] or "no rule",
-        article.url,
-    )
+    if matches:
+        rules = ", ".join(m.rule_id for m in matches)
+        events.info("source=%s article matches %s: %s", source.id, rules, article.url)
+    else:
+        log.debug("article=%s source=%s matches no rule: %s", article_id, source.id, article.url)
 
 
 def _from_the_feed(article_id: str) -> None:
@@ -256,8 +259,9 @@ def _from_the_feed(article_id: str) -> None:
 
     def build(
         article_id: str, entry: FeedEntry, source: Source, _config: Config, _store: Store
-    ) -> Article:
-        return fallback_article(article_id, entry, source)
+    ) -> BuiltArticle:
+        reason = Fallback("worker-crash", "the page's task kept stopping its worker")
+        return BuiltArticle(fallback_article(article_id, entry, source), reason)
 
     _process_entry(article_id, build)
 
@@ -274,24 +278,24 @@ def process(self: Task, article_id: str) -> None:
 
     def build(
         article_id: str, entry: FeedEntry, source: Source, config: Config, store: Store
-    ) -> Article | None:
+    ) -> BuiltArticle | None:
+        retries = self.request.retries
         try:
-            return build_article(article_id, entry, source, _fetcher(config, store))
+            # Whatever else goes wrong with the page, the feed's text is used
+            # and the reason counted (build_article, finish_article).
+            built = build_article(
+                article_id, entry, source, _fetcher(config, store), retry=retries < PAGE_RETRIES
+            )
         except HostBusy as exc:
             # Not a failure of the page: a fresh task (not a retry) waits for the host.
             process.apply_async((article_id,), countdown=_host_wait(exc.retry_after))
             return None
-        except FetchError as exc:
+        except FetchError as exc:  # one a later try may cure
             store.metrics.count("wirewatch_fetch_errors", kind=exc.kind)
-            retries = self.request.retries
-            if exc.kind not in _FINAL_KINDS and retries < PAGE_RETRIES:
-                countdown = min(30 * 2**retries * random.uniform(0.5, 1.5), max_countdown())
-                log.info(
-                    "article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc
-                )
-                raise self.retry(countdown=countdown, exc=exc) from exc
-            log.warning("article=%s page unreachable, using the feed's text: %s", article_id, exc)
-            return fallback_article(article_id, entry, source)
+            countdown = min(30 * 2**retries * random.uniform(0.5, 1.5), max_countdown())
+            log.info("article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc)
+            raise self.retry(countdown=countdown, exc=exc) from exc
+        return built
 
     _process_entry(article_id, build)
 
@@ -309,4 +313,9 @@ def deliver_task(key: str) -> None:
         if not taken:
             return  # another worker is sending this very delivery
         outcome = deliver(key, config, store, time.time())
-    log.info("delivery=%s %s", key, outcome)
+    # A repeat of a delivery already made is no event; a failure is worth a look.
+    if outcome.startswith(("already", "unknown")):
+        level = logging.DEBUG
+    else:
+        level = logging.INFO if outcome.startswith("sent") else logging.WARNING
+    events.log(level, "%s", logs.delivery_line(key, outcome, config.targets))

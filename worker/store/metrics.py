@@ -32,6 +32,11 @@ COUNTERS: Mapping[str, CounterSpec] = {
         "Failed fetches of sources and pages, by kind.", ("kind",)
     ),
     "wirewatch_articles": CounterSpec("Articles processed (fetched, extracted, matched)."),
+    "wirewatch_page_fallbacks": CounterSpec(
+        "Articles matched on the feed's own text because the page could not be fetched,"
+        " parsed or extracted, by reason (bad-url, parser-error, over-budget, http-404...).",
+        ("kind",),
+    ),
     "wirewatch_matches": CounterSpec("Rule matches, by rule.", ("rule",)),
     "wirewatch_alerts_sent": CounterSpec(
         "Deliveries sent, by kind (alert, digest, health).", ("kind",)

@@ -10,6 +10,7 @@ import redis
 from worker.models import Health
 from worker.store import keys
 from worker.store.codec import mapping
+from worker.store.owners import Owners
 
 __all__ = ["SourceState", "Sources"]
 
@@ -51,6 +52,10 @@ class SourceState:
     # What the last parsed body tolerated or lacked: a malformed feed, or
     # listing selectors that found no items (a site redesign).
     problem: str | None = None
+    # Entries matched on the feed's own text because their page could not be
+    # fetched, parsed or extracted: how many, and the last reason.
+    fallbacks: int = 0
+    last_fallback: str | None = None
     title: str | None = None  # the feed's or page's own title, as last read
 
     @classmethod
@@ -71,13 +76,16 @@ class SourceState:
             last_new=float(data["last_new"]) if data.get("last_new") else None,
             last_error=data.get("last_error") or None,
             problem=data.get("problem") or None,
+            fallbacks=int(data.get("fallbacks", 0)),
+            last_fallback=data.get("last_fallback") or None,
             title=data.get("title") or None,
         )
 
 
 class Sources:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, owners: Owners | None = None) -> None:
         self._redis = client
+        self._owners = owners or Owners(client)
         self._claim_poll = client.register_script(_CLAIM_POLL)
 
     # -- the schedule ------------------------------------------------------
@@ -104,10 +112,12 @@ class Sources:
         """Make every source due at once, as wanted right after start
         (docs/how-it-works.md, "Scheduling").
 
-        A second beat starting within `window` (two started by mistake, or a
-        quick restart loop) does not make them due a second time.
+        A second beat starting within `window` while the first still runs (two
+        started by mistake), or after it crashed (a quick restart loop), does
+        not make them due a second time; a beat that stopped (it left, see
+        worker.store.owners) does not keep its successor from doing so.
         """
-        if not self._redis.set(keys.STARTED_GUARD, now, nx=True, ex=int(window)):
+        if not self._owners.take(keys.STARTED_GUARD, self._owners.token(), window):
             return False
         self._redis.set(keys.STARTED, now)
         return True
@@ -149,6 +159,14 @@ class Sources:
         wait = max(backoff * min(2 ** (errors - 1), 64), at_least)
         self._redis.hset(key, "not_before", now + wait)
         return errors
+
+    def record_fallback(self, source_id: str, kind: str, detail: str, now: float) -> None:
+        """Count an entry matched on the feed's text; keep why, for `wirewatch status`."""
+        key = keys.source(source_id)
+        pipe = self._redis.pipeline()
+        pipe.hincrby(key, "fallbacks", 1)
+        pipe.hset(key, mapping={"last_fallback": f"{kind}: {detail}", "last_fallback_at": now})
+        pipe.execute()
 
     def clear_error(self, source_id: str) -> None:
         self._redis.hdel(keys.source(source_id), "failing_since", "last_error")
