@@ -306,3 +306,48 @@ def test_local_time_written_without_offset_gives_the_offset() -> None:
     chosen = choose_published(evidence, no_visible_date)
     assert chosen == utc("2023-11-09T05:30:59Z")
     assert chosen is not None and chosen.date().isoformat() == "2023-11-08"
+
+
+# --- the day in the page's address -------------------------------------------------------
+
+
+def test_date_in_url_reads_whole_days_in_the_path_only() -> None:
+    from worker.parse.dates import date_in_url
+
+    assert date_in_url("https://b.example/home/2017/7/12/unter-uns") == datetime(2017, 7, 12).date()
+    assert date_in_url("https://b.example/2022-05-04-slug") == datetime(2022, 5, 4).date()
+    assert date_in_url("https://b.example/2020/01/slug") is None  # a month is no day
+    assert date_in_url("https://b.example/p?d=2020/01/01") is None  # the query is no path
+    assert date_in_url("https://b.example/2019/02/30/x") is None
+
+
+def test_utc_stamp_a_day_off_the_address_is_read_on_the_address_day() -> None:
+    # 02:25 UTC on the 25th is the evening of the 24th where the page is written.
+    html = (
+        b'<html><head><meta property="article:published_time" content="2020-02-25T02:25:54+00:00">'
+        b"</head><body><p>x</p></body></html>"
+    )
+    meta = read_metadata(html, url="https://six.example/2020/02/24/press-secretary-exits/")
+    assert meta.published is not None
+    assert meta.published.date().isoformat() == "2020-02-24"
+    assert meta.published == utc("2020-02-25T02:25:54Z")  # the same instant
+
+
+def test_stamp_with_its_own_offset_keeps_its_day_against_the_address() -> None:
+    html = (
+        b'<html><head><meta property="article:published_time" content="2022-05-07T13:43:46-05:00">'
+        b"</head><body><p>x</p></body></html>"
+    )
+    meta = read_metadata(html, url="https://lib.example/futbol/2022/05/06/match-preview/")
+    assert meta.published is not None and meta.published.date().isoformat() == "2022-05-07"
+
+
+def test_address_day_beats_a_far_generic_date_but_not_a_publication_key() -> None:
+    generic = (
+        b'<html><head><meta name="date" content="2009-04-11T18:06:36Z"></head><body></body></html>'
+    )
+    meta = read_metadata(generic, url="https://lime.example/2019/10/22/repairing-old-devices/")
+    assert meta.published == utc("2019-10-22T00:00:00Z")
+    specific = generic.replace(b'name="date"', b'property="article:published_time"')
+    meta = read_metadata(specific, url="https://lime.example/2019/10/22/repairing-old-devices/")
+    assert meta.published == utc("2009-04-11T18:06:36Z")

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
-__all__ = ["earliest", "parse_date"]
+__all__ = ["date_in_url", "earliest", "parse_date"]
 
 # Before this, a "publication date" is a template's placeholder or a typo.
 _FIRST_CREDIBLE_YEAR = 1995
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?$")
+# A whole day in an address's path: /2019/01/01/, /2017/7/12/, -2022-05-04-.
+_PATH_DAY = re.compile(r"(?<!\d)((?:19|20)\d\d)[/_-](\d{1,2})[/_-](\d{1,2})(?!\d)")
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -27,6 +30,18 @@ def parse_date(value: str | None) -> datetime | None:
     if parsed is None or parsed.year < _FIRST_CREDIBLE_YEAR:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def date_in_url(url: str) -> date | None:
+    """The day a page's address names in its path, if it names a whole one."""
+    match = _PATH_DAY.search(urlsplit(url).path)
+    if match is None:
+        return None
+    try:
+        day = date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return None
+    return day if day.year >= _FIRST_CREDIBLE_YEAR else None
 
 
 def earliest(values: Iterable[datetime | None]) -> datetime | None:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from worker.parse.authors import agreed_author, choose_author
-from worker.parse.dates import earliest, parse_date
+from worker.parse.dates import date_in_url, earliest, parse_date
 from worker.parse.encoding import decode
 from worker.parse.jsonld import JsonLd, read_json_ld
 from worker.parse.published import DateEvidence, choose_published
@@ -164,7 +164,7 @@ def page_metadata(tree: Any, url: str) -> PageMetadata:
     article = json_ld.article()
     micro = _microdata(tree)
     site_names = _site_names(meta, json_ld)
-    evidence = _date_evidence(tree, meta, json_ld, micro)
+    evidence = _date_evidence(tree, meta, json_ld, micro, url)
     updated = earliest(evidence.modified)
     published = choose_published(evidence, lambda: _htmldate(tree, url))
     titles = [*_values(meta, _TITLE_META), *_node_titles(json_ld), *micro.get("headline", ())]
@@ -367,7 +367,7 @@ def _is_comment(element: Any) -> bool:
 
 
 def _date_evidence(
-    tree: Any, meta: dict[str, list[str]], json_ld: JsonLd, micro: dict[str, list[str]]
+    tree: Any, meta: dict[str, list[str]], json_ld: JsonLd, micro: dict[str, list[str]], url: str
 ) -> DateEvidence:
     article = json_ld.article()
     specific = [parse_date(v) for v in _values(meta, _PUBLISHED_META)]
@@ -381,7 +381,10 @@ def _date_evidence(
     modified += [parse_date(article.text("dateModified")) if article else None]
     modified += [parse_date(v) for v in micro.get("dateModified", ())]
     return DateEvidence(
-        [v for v in specific if v], [v for v in generic if v], [v for v in modified if v]
+        [v for v in specific if v],
+        [v for v in generic if v],
+        [v for v in modified if v],
+        date_in_url(url),
     )
 
 

@@ -9,13 +9,19 @@ page's readers saw it published: when the page also writes the same instant
 in local time, that offset is kept. (Asking htmldate for the shown day of
 every UTC stamp got one more page of trafilatura-eval right and cost a fifth
 of the extraction time.)
+
+A date in the page's address (/2019/01/01/slug) is written by the CMS when
+the article is first published and is never moved by an update, so it is
+evidence too: a UTC stamp a day off the address's day is the same
+publication seen from the page's time zone, and without any publication key
+the address's day beats a generic date or a modification time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from worker.parse.dates import earliest
 
@@ -34,6 +40,7 @@ class DateEvidence:
     specific: Sequence[datetime]  # under publication keys
     generic: Sequence[datetime]  # under keys that usually mean publication ("date", <time>)
     modified: Sequence[datetime]
+    in_url: date | None = None  # the day the page's address names (/2024/05/01/)
 
 
 def choose_published(
@@ -61,9 +68,10 @@ def choose_published(
         # No publication key: a generic one, else the date the page shows.
         chosen_generic = earliest(evidence.generic)
         if chosen_generic is None:
-            return shown() or earliest(evidence.modified)
+            return _url_day(shown() or earliest(evidence.modified), evidence.in_url, weak=True)
         chosen = chosen_generic
-    return _local_twin(chosen, [*evidence.specific, *evidence.generic, *evidence.modified])
+    local = _local_twin(chosen, [*evidence.specific, *evidence.generic, *evidence.modified])
+    return _url_day(local, evidence.in_url, weak=not specific)
 
 
 def _is_modification(value: datetime, modified: Sequence[datetime]) -> bool:
@@ -95,3 +103,25 @@ def _local_twin(chosen: datetime, stamps: Sequence[datetime]) -> datetime:
         if hours and hours == int(hours) and int(hours) in _OFFSETS:
             return chosen.astimezone(timezone(timedelta(hours=int(hours))))
     return chosen
+
+
+def _url_day(chosen: datetime | None, in_url: date | None, *, weak: bool) -> datetime | None:
+    """`chosen` seen on the day the page's address names, when the two can be reconciled.
+
+    A stamp in UTC one day off the address's day is re-expressed in the
+    smallest offset that puts it on that day (the instant is kept; the page's
+    readers saw that day). `weak` evidence (no publication key) further than
+    that yields to the address's day.
+    """
+    if in_url is None or chosen is None or chosen.date() == in_url:
+        return chosen if chosen is not None or in_url is None else _midnight(in_url)
+    if chosen.utcoffset() == timedelta(0) and abs((chosen.date() - in_url).days) == 1:
+        for hours in sorted(_OFFSETS, key=abs):
+            local = chosen.astimezone(timezone(timedelta(hours=hours)))
+            if local.date() == in_url:
+                return local
+    return _midnight(in_url) if weak else chosen
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lxml import etree
+
 from worker.parse.text import clean_line
 
 __all__ = ["restore_repeats"]
@@ -17,6 +19,8 @@ __all__ = ["restore_repeats"]
 # trafilatura collapses only elements longer than this (its MIN_DUPLICATE_LENGTH).
 _COLLAPSED_LENGTH = 50
 _BLOCK_TAGS = ("p", "blockquote", "li", "pre")
+# Compiled once: element.xpath("string()") compiles the expression on every call.
+_STRING = etree.XPath("string()")
 
 
 def restore_repeats(text: str, tree: Any) -> str:
@@ -76,4 +80,4 @@ def _runs(tree: Any) -> dict[str, list[int]]:
 
 
 def _text_of(element: Any) -> str:
-    return clean_line(element.xpath("string()"))
+    return clean_line(str(_STRING(element)))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lxml import etree
+
 from worker.parse.text import clean_line
 
 __all__ = ["is_teaser_list"]
@@ -28,6 +30,8 @@ _MIN_HEADLINE_WORDS = 3
 # How far above its headline a teaser's box may start.
 _BOX_LEVELS = 3
 _NON_WORD = re.compile(r"\W+")
+_STRING = etree.XPath("string()")
+_FIND_LINKED_HEADLINES = etree.XPath(_LINKED_HEADLINES)
 
 
 def is_teaser_list(text: str, tree: Any) -> bool:
@@ -57,8 +61,8 @@ def is_teaser_list(text: str, tree: Any) -> bool:
 def _teaser_boxes(tree: Any) -> list[str]:
     """The text of each linked headline's box: the smallest ancestor holding more than it."""
     boxes: dict[str, None] = {}
-    for element in tree.xpath(_LINKED_HEADLINES):
-        headline = _key(element.xpath("string()"))
+    for element in _FIND_LINKED_HEADLINES(tree):
+        headline = _key(str(_STRING(element)))
         if len(headline.split()) < _MIN_HEADLINE_WORDS:
             continue
         box = element
@@ -67,9 +71,9 @@ def _teaser_boxes(tree: Any) -> list[str]:
             if parent is None:
                 break
             box = parent
-            if len(_key(box.xpath("string()"))) > len(headline):
+            if len(_key(str(_STRING(box)))) > len(headline):
                 break
-        boxes[_key(box.xpath("string()"))] = None
+        boxes[_key(str(_STRING(box)))] = None
     return list(boxes)
 
 
