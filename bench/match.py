@@ -1,7 +1,7 @@
 """Benchmark of the compiled rule matcher (worker.match) against a naive baseline.
 
     python bench/match.py [--articles 2000] [--rules 100,1000,10000] [--naive-articles 20]
-                          [--mix newsroom,broad] [--repeat 1]
+                          [--mix newsroom,broad,stems] [--repeat 1]
 
 Everything is generated from a seeded RNG (no downloads): a Zipf-distributed
 vocabulary of common English words and pseudo-words, ~5 KB articles with
@@ -20,6 +20,15 @@ Two rule mixes (`--mix`):
   in ten is `stem* AND <well-known name>` and one in ten a `"stem* <common
   word>"` phrase NEAR a name, so many rules are candidates and about 17 match
   each article (see `make_rules`).
+- `stems`: the newsroom mix with `~` on a fifth of its terms (`Putin~`,
+  `"Name~ Name"`), over articles half in English and half in Russian, each
+  with its language declared (`Document.language`), so every article's words
+  are stemmed. The Russian articles are generated like the English ones from
+  Russian common words, declined names (`Путина`, `Ирану`) and the same long
+  tail written in Cyrillic with case endings (`карито`, `каритом`), which
+  rules written in Latin letters find through transliteration and stems.
+  Language detection is timed apart (the articles declare their language):
+  its figure is printed once, per article of the corpus.
 
 Printed per mix and rule count: compile time; articles/s for finding which
 rules match (`RuleSet.match(doc, spans=False)`) and for matching with spans
@@ -217,6 +226,148 @@ NAMES = [
     "OPEC",
     "IAEA",
 ]
+RU_COMMON = [
+    "и",
+    "в",
+    "не",
+    "на",
+    "что",
+    "с",
+    "он",
+    "по",
+    "это",
+    "к",
+    "но",
+    "из",
+    "у",
+    "за",
+    "о",
+    "от",
+    "как",
+    "для",
+    "его",
+    "все",
+    "так",
+    "же",
+    "она",
+    "бы",
+    "был",
+    "были",
+    "было",
+    "года",
+    "году",
+    "также",
+    "после",
+    "заявил",
+    "сообщил",
+    "правительство",
+    "президент",
+    "министр",
+    "страны",
+    "России",
+    "власти",
+    "время",
+    "более",
+    "может",
+    "стороны",
+    "вопрос",
+    "словам",
+    "данным",
+    "против",
+    "переговоры",
+    "соглашение",
+    "военные",
+    "безопасности",
+    "экономики",
+    "цены",
+    "рынок",
+    "нефть",
+    "газ",
+    "санкции",
+    "санкций",
+    "санкциями",
+    "выборы",
+    "суд",
+    "полиция",
+    "границы",
+    "глава",
+    "ведомства",
+    "заявление",
+]
+RU_NAMES = [
+    "Путин Путина Путину Путиным Путине",
+    "Лавров Лаврова Лаврову Лавровым",
+    "Иран Ирана Ирану Ираном Иране",
+    "Россия России Россией Россию",
+    "Москва Москвы Москве Москвой",
+    "Кремль Кремля Кремлю Кремлем",
+    "Украина Украины Украине Украиной",
+    "Китай Китая Китаю Китаем",
+    "Тегеран Тегерана Тегерану Тегераном",
+    "Шойгу",
+    "НАТО",
+    "Газпром Газпрома Газпрому",
+]
+RU_SYLLABLES = dict(
+    zip(
+        [
+            "ka",
+            "ri",
+            "to",
+            "ma",
+            "ne",
+            "so",
+            "lu",
+            "vi",
+            "pe",
+            "da",
+            "zo",
+            "ra",
+            "ki",
+            "mo",
+            "te",
+            "na",
+            "bu",
+            "ge",
+            "lo",
+            "fi",
+            "sa",
+            "do",
+            "mi",
+            "ru",
+            "ta",
+        ],
+        [
+            "ка",
+            "ри",
+            "то",
+            "ма",
+            "не",
+            "со",
+            "лу",
+            "ви",
+            "пе",
+            "да",
+            "зо",
+            "ра",
+            "ки",
+            "мо",
+            "те",
+            "на",
+            "бу",
+            "ге",
+            "ло",
+            "фи",
+            "са",
+            "до",
+            "ми",
+            "ру",
+            "та",
+        ],
+        strict=True,
+    )
+)
+RU_ENDINGS = ["", "", "", "а", "у", "ом", "е", "ы", "ов", "ами"]
 ACCENTED = ["São Paulo", "Łódź", "Zürich", "Ankara\u2019s", "Erdoğan", "Шойгу", "Москва", "Кремль"]
 COMPOUNDS = ["S-300", "S-400", "F-16", "Su-35", "MiG-29", "T-90", "Kh-101", "Tu-95", "A-50"]
 SYLLABLES = [
@@ -265,18 +416,44 @@ class Corpus:
         return sum(len(d.title) + len(d.summary) + len(d.body) for d in self.articles)
 
 
-def make_corpus(count: int, rng: random.Random) -> Corpus:
+def cyrillic(word: str) -> str:
+    """A pseudo-word of SYLLABLES written in Cyrillic (it transliterates back)."""
+    return "".join(RU_SYLLABLES[word[i : i + 2]] for i in range(0, len(word), 2))
+
+
+def make_corpus(count: int, rng: random.Random, russian: bool = False) -> Corpus:
+    """`count` articles; with `russian`, every other one is in Russian, language declared."""
     tail = pseudo_words(rng, 50000)
     rng.shuffle(tail)  # so that no alphabetical slice of it is frequent
     words = COMMON + NAMES + tail
     # Zipf-like: common words dominate, the long tail shows up now and then.
     weights = list(accumulate(1.0 / (rank + 1) for rank in range(len(words))))
+    ru_tail = [cyrillic(word) for word in tail]
+    ru_words = RU_COMMON + [forms.split()[0] for forms in RU_NAMES] + ru_tail
+    ru_names = {forms.split()[0]: forms.split() for forms in RU_NAMES}
+    ru_declined = set(ru_tail)
+    ru_weights = list(accumulate(1.0 / (rank + 1) for rank in range(len(ru_words))))
     articles = []
     for index in range(count):
         accented = index % 10 == 0  # one article in ten names people and places in their script
+        in_russian = russian and index % 2 == 1
+
+        def pick(length: int, in_russian: bool = in_russian) -> list[str]:
+            if not in_russian:
+                return rng.choices(words, cum_weights=weights, k=length)
+            chosen = rng.choices(ru_words, cum_weights=ru_weights, k=length)
+            # Names and the long tail declined, as Russian writes them.
+            return [
+                rng.choice(ru_names[w])
+                if w in ru_names
+                else w + rng.choice(RU_ENDINGS)
+                if w in ru_declined
+                else w
+                for w in chosen
+            ]
 
         def sentence(length: int, accented: bool = accented) -> str:
-            chosen = rng.choices(words, cum_weights=weights, k=length)
+            chosen = pick(length)
             if rng.random() < 0.05:
                 chosen.insert(rng.randrange(len(chosen)), rng.choice(COMPOUNDS))
             if rng.random() < 0.2:
@@ -298,7 +475,8 @@ def make_corpus(count: int, rng: random.Random) -> Corpus:
             paragraph = " ".join(sentence(rng.randint(8, 25)) for _ in range(rng.randint(2, 5)))
             paragraphs.append(paragraph)
             size += len(paragraph) + 2
-        articles.append(Document(title, summary, "\n\n".join(paragraphs)))
+        language = ("ru" if in_russian else "en") if russian else None
+        articles.append(Document(title, summary, "\n\n".join(paragraphs), language))
     return Corpus(articles, tail)
 
 
@@ -401,10 +579,31 @@ def make_rules_newsroom(count: int, corpus: Corpus, rng: random.Random) -> list[
     return [(f"rule-{i}", makers[order[i % len(makers)]]()) for i in range(count)]
 
 
+_BARE_WORD = re.compile(r"(?<![\w:*/-])([A-Za-z][a-z]+)(?![\w*~:/-])")
+
+
+def make_rules_stems(count: int, corpus: Corpus, rng: random.Random) -> list[tuple[str, str]]:
+    """The newsroom mix with `~` on a fifth of its words (never on operators)."""
+
+    def tilde(found: re.Match[str]) -> str:
+        word = found.group(1)
+        if word in _OPERATORS or rng.random() >= 0.2:
+            return word
+        return word + "~"
+
+    rules = make_rules_newsroom(count, corpus, rng)
+    return [(rule_id, _BARE_WORD.sub(tilde, query)) for rule_id, query in rules]
+
+
 MIXES: dict[str, Callable[[int, Corpus, random.Random], list[tuple[str, str]]]] = {
     "newsroom": make_rules_newsroom,
     "broad": make_rules,
+    "stems": make_rules_stems,
+    # The newsroom mix over the half-Russian corpus: what `~` adds, apart from Cyrillic.
+    "newsroom-ru": make_rules_newsroom,
 }
+# Mixes matched over the half-Russian corpus.
+BILINGUAL = {"stems", "newsroom-ru"}
 
 
 # -- naive baseline -------------------------------------------------------------
@@ -426,7 +625,9 @@ def naive_compile(rules: list[tuple[str, str]]) -> list[re.Pattern[str]]:
             if not words:
                 continue
             body = r"\W+".join(re.escape(w) for w in words)
-            alternatives.append(rf"\b{body}" + (r"\w*" if text.endswith("*") else r"\b"))
+            # `word~` as a prefix: less than stemming, so still a lower bound.
+            open_end = text.endswith(("*", "~"))
+            alternatives.append(rf"\b{body}" + (r"\w*" if open_end else r"\b"))
         patterns.append(re.compile("|".join(alternatives), re.IGNORECASE))
     return patterns
 
@@ -461,32 +662,56 @@ def match_all(ruleset: RuleSet, articles: list[Document], spans: bool) -> tuple[
     return time.process_time() - start, matches
 
 
+def detection_ms(corpus: Corpus) -> float:
+    """CPU ms per article to detect its language, as the pipeline would for undeclared ones."""
+    from worker.match import detect_language
+
+    detect_language(corpus.articles[0].body)  # load the model
+    start = time.process_time()
+    for doc in corpus.articles:
+        detect_language(f"{doc.title}\n{doc.body}")
+    return (time.process_time() - start) * 1000 / len(corpus.articles)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--rules", default="100,1000,10000")
     parser.add_argument("--naive-articles", type=int, default=20)
-    parser.add_argument("--mix", default="newsroom,broad", help="rule mixes: newsroom, broad")
+    parser.add_argument(
+        "--mix", default="newsroom,broad,stems", help="rule mixes: newsroom, broad, stems"
+    )
     parser.add_argument(
         "--repeat", type=int, default=1, help="match the corpus N times, report the fastest"
     )
     args = parser.parse_args()
 
-    rng = random.Random(SEED)
-    corpus = make_corpus(args.articles, rng)
-    megabytes = corpus.size / 1e6
-    each = corpus.size / len(corpus.articles) / 1000
+    mixes = args.mix.split(",")
+    corpora = {False: make_corpus(args.articles, random.Random(SEED))}
+    if BILINGUAL & set(mixes):
+        corpora[True] = make_corpus(args.articles, random.Random(SEED), russian=True)
     python = sys.version.split()[0]
-    print(f"corpus: {len(corpus.articles)} articles, {megabytes:.1f} MB ({each:.1f} KB each)")
+    for bilingual, corpus in corpora.items():
+        megabytes = corpus.size / 1e6
+        each = corpus.size / len(corpus.articles) / 1000
+        kind = "half English, half Russian" if bilingual else "English"
+        print(
+            f"corpus ({kind}): {len(corpus.articles)} articles, {megabytes:.1f} MB "
+            f"({each:.1f} KB each)"
+        )
+    if True in corpora:
+        print(f"language detection: {detection_ms(corpora[True]):.3f} ms per article (apart)")
     print(f"Python {python}, one process, one core", flush=True)
     header = (
-        f"{'mix':>8} {'rules':>6} {'compile s':>9} {'articles/s':>10} {'+spans':>7} "
+        f"{'mix':>11} {'rules':>6} {'compile s':>9} {'articles/s':>10} {'+spans':>7} "
         f"{'MB/s':>5} {'matches/art':>11} {'compile MB':>10} {'naive art/s':>11} "
         f"{'speed-up':>8} {'+spans':>7}"
     )
     print(header, flush=True)
-    for mix in args.mix.split(","):
+    for mix in mixes:
         make = MIXES[mix]
+        corpus = corpora[mix in BILINGUAL]
+        megabytes = corpus.size / 1e6
         for count in (int(n) for n in args.rules.split(",")):
             rules = make(count, corpus, random.Random(SEED + count))
             gc.collect()
@@ -504,7 +729,7 @@ def main() -> None:
             del ruleset
             peak = compile_memory(rules) / 1e6
             print(
-                f"{mix:>8} {count:>6} {compile_seconds:>9.2f} {rate:>10.0f} {rate_spans:>7.0f} "
+                f"{mix:>11} {count:>6} {compile_seconds:>9.2f} {rate:>10.0f} {rate_spans:>7.0f} "
                 f"{megabytes / seconds:>5.1f} {matches / len(corpus.articles):>11.1f} "
                 f"{peak:>10.1f} {naive:>11.2f} {rate / naive:>7.0f}x {rate_spans / naive:>6.0f}x",
                 flush=True,

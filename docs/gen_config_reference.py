@@ -50,7 +50,7 @@ ANCHORS: dict[type[BaseModel], str] = {Selectors: "select", BasicAuth: "auth"}
 # Defaults that are not a fixed value: filled in at load time, or versioned.
 # Keyed by (model, field); a key that names no field is an error below.
 SHOWN_DEFAULTS: dict[tuple[type[BaseModel], str], str] = {
-    (Source, "name"): "the id",
+    (Source, "name"): "the feed's title",
     (Settings, "user_agent"): "`wirewatch/VERSION`",
 }
 
@@ -120,6 +120,23 @@ urls:
   says which failed.
 - Targets that connect over HTTP are refused private and loopback addresses
   unless `allow_private_networks: true`.
+
+### Alerts by email
+
+Use `mailtos://user:password@smtp.host?to=you@example.org` (TLS) or
+`mailto://` (no TLS, for a local relay). Email alerts are HTML with a
+plain-text part. The subject is `<rule id>: <article title>`; the body holds
+the source's name, the published time in your `timezone`, the matched terms,
+up to three snippets with the matched words highlighted, and the link.
+
+### Alerts in chat
+
+Telegram (`tgram://bottoken/chat_id`), Slack
+(`slack://tokenA/tokenB/tokenC/#channel`), Matrix
+(`matrixs://user:password@matrix.example.org/#room`) and any other Apprise
+service. Services that render Markdown get Markdown, the others plain text.
+Article text is always escaped: a title cannot inject markup, links or
+`@everyone`.
 """
 
 

@@ -40,7 +40,7 @@ RULES = {
     "sanctions": 'sanction* NEAR/8 (Iran OR Russia) NOT "sanctions relief"',
 }
 
-# (rule, source name, published UTC, title, body, also reported by)
+# (rule, source name, published UTC, title, body, also reported by, link)
 STORIES = [
     (
         "s300-iran",
@@ -58,6 +58,7 @@ STORIES = [
         "Earlier reports in Russian media spoke of the more capable \u0421-400 (S-400) system; "
         "the ministry denied that any such deal was under discussion.",
         ("Gulf Herald", "Baltic Ledger"),
+        "https://northernwire.example.org/world/2025/03/14/russia-delivers-s-300-batteries-to-iran",
     ),
     (
         "s300-iran",
@@ -67,6 +68,7 @@ STORIES = [
         "State television showed what it said were newly arrived S-300 launchers on "
         "the outskirts of Tehran. Officials called the deployment defensive.",
         (),
+        "https://gulfherald.example.org/middle-east/tehran-parades-air-defences-20250314",
     ),
     (
         "sanctions",
@@ -77,6 +79,7 @@ STORIES = [
         "sanctions against Russia targeting shipping, banks and exporters of "
         "dual-use goods. The measures still need formal approval by ministers.",
         (),
+        "https://balticledger.example.org/eu/2025-03-14/eu-agrees-16th-sanctions-package",
     ),
     (
         "sanctions",
@@ -86,6 +89,7 @@ STORIES = [
         "The Treasury Department said on Thursday it had sanctioned six companies that "
         "supplied Iran with engines and guidance parts for its Shahed drones.",
         (),
+        "https://northernwire.example.org/business/2025/03/14/treasury-sanctions-iran-drone-suppliers",
     ),
 ]
 
@@ -93,11 +97,11 @@ STORIES = [
 def _alerts() -> list[tuple[AlertContent, datetime]]:
     rules = compile_rules(list(RULES.items()))
     alerts = []
-    for number, (rule_id, source, published, title, body, also) in enumerate(STORIES):
+    for number, (rule_id, source, published, title, body, also, url) in enumerate(STORIES):
         article = Article(
             id=f"a{number}",
             source_id=source.lower().replace(" ", "-"),
-            url=f"https://news.example.org/2025/03/14/{title.lower().replace(' ', '-')[:48]}",
+            url=url,
             title=title,
             summary="",
             body=body,
@@ -151,7 +155,7 @@ def screenshot(html: Path, png: Path, width: int, height: int) -> None:
 
 
 # Window sizes that fit each message whole, without a long empty tail.
-SIZES = {"email-alert": (720, 430), "digest": (720, 1100)}
+SIZES = {"email-alert": (720, 440), "digest": (720, 1060)}
 
 
 def main() -> None:

@@ -28,7 +28,8 @@ import httpx
 import yaml
 
 from tests.waiting import wait_until
-from worker.service.embedded_redis import _die_with_parent, _free_port
+from tests.wirewatch_process import free_port
+from worker.service.embedded_redis import die_with_parent
 
 __all__ = ["SERVER_NAME", "Synapse"]
 
@@ -93,7 +94,7 @@ class Synapse:
 
     def start(self, timeout: float = 120.0) -> str:
         """Start the server and wait until its client API answers; return its base URL."""
-        port = _free_port()
+        port = free_port()
         config = self.directory / "homeserver.yaml"
         config.write_text(yaml.safe_dump(_config(self.directory, port)))
         with self.log.open("wb") as log:
@@ -103,7 +104,7 @@ class Synapse:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
         self.url = f"http://127.0.0.1:{port}"
         try:

@@ -33,6 +33,7 @@ def test_file_as_json() -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert {"title", "url", "published", "author", "language", "text"} <= set(data)
+    assert {"site_name", "description"} <= set(data)
     assert data["title"] == "Russia's Grain Exports Hit Record as Ports Expand"
     # rel=canonical is relative (useless for a file); og:url names the page.
     assert data["url"] == GRAIN_URL
@@ -119,3 +120,24 @@ def test_broken_settings_fall_back_to_defaults(site: Site, tmp_path: Path) -> No
     result = run(site.url("/x"), "--config", str(directory))
     assert result.exit_code == 1
     assert "default fetch limits" in result.stderr
+
+
+def test_json_gives_site_name_and_description() -> None:
+    page = FIXTURES / "meta_cdata_jsonld.html"
+    result = run(str(page), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["site_name"] == "Island Post"
+    assert data["author"] == "Mara Quill"
+    described = FIXTURES / "title_logo_section_h1.html"
+    data = json.loads(run(str(described), "--json").stdout)
+    assert data["description"] == (
+        "Doctors advise patients to start their medication sooner this year."
+    )
+    assert data["title"] == "Pollen season starts three weeks early"
+
+
+def test_front_page_of_teasers_is_not_an_article() -> None:
+    result = run(str(FIXTURES / "front_page_teasers.html"))
+    assert result.exit_code == 1
+    assert "not an article" in result.output

@@ -21,7 +21,8 @@ import redis
 import yaml
 
 from tests.waiting import wait_until
-from worker.service.embedded_redis import _free_port, _redis_server_binary
+from tests.wirewatch_process import free_port
+from worker.service.embedded_redis import _redis_server_binary
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCHEMA = PROJECT.parent / "shared" / "schemas" / "compose-spec.json"
@@ -159,7 +160,7 @@ def test_worker_and_beat_commands_run_and_pass_their_healthchecks(
 def test_metrics_command_serves_prometheus_metrics(
     compose: dict[str, Any], service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    port = str(_free_port())
+    port = str(free_port())
     command = [port if arg == "9108" else arg for arg in compose["services"]["metrics"]["command"]]
     server = _start(command, service_env, tmp_path)
     try:
@@ -182,7 +183,7 @@ def test_redis_command_runs_with_the_persistence_it_promises(
     compose: dict[str, Any], tmp_path: Path
 ) -> None:
     args = compose["services"]["redis"]["command"]
-    port = _free_port()
+    port = free_port()
     binary = _redis_server_binary()
     process = subprocess.Popen(
         [binary, *args[1:], "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path)],

@@ -74,7 +74,7 @@ def test_defaults_apply_to_sources_that_leave_them_out(tmp_path: Path) -> None:
     assert (a.interval, a.full_text, a.name, a.type, a.robots) == (
         timedelta(minutes=10),
         False,
-        "a",
+        None,  # named by its feed's title once polled: Config.source_name
         "auto",
         True,
     )
@@ -83,7 +83,20 @@ def test_defaults_apply_to_sources_that_leave_them_out(tmp_path: Path) -> None:
 
 def test_built_in_defaults_without_defaults_section() -> None:
     source = Source(id="a", url="https://example.org/")
-    assert (source.interval, source.full_text, source.name) == (timedelta(minutes=5), True, "a")
+    assert (source.interval, source.full_text, source.name) == (timedelta(minutes=5), True, None)
+
+
+def test_a_source_is_named_by_its_name_else_its_own_title_else_its_id(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, **MINIMAL), {})
+    [a] = config.sources
+    assert a.name is None
+    assert config.source_name("a", "A Feed's Title") == "A Feed's Title"
+    assert config.source_name("a", None) == "a"
+    (tmp_path / "named").mkdir()
+    named_sources = MINIMAL["sources_yaml"] + "    name: Named\n"
+    named = load_config(write(tmp_path / "named", **{**MINIMAL, "sources_yaml": named_sources}), {})
+    assert named.source_name("a", "A Feed's Title") == "Named"
+    assert config.source_name("removed-since", "Its Old Title") == "Its Old Title"
 
 
 def test_settings_file_is_optional_and_apprise_file_too(tmp_path: Path) -> None:

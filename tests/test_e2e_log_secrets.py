@@ -27,7 +27,7 @@ SECRET = "hunter2-Zq9/x y"  # a slash and a space: encoded forms differ
 
 
 class VerboseWirewatch(Wirewatch):
-    """`wirewatch -v run --loglevel debug`: Celery's and Apprise's own lines too."""
+    """`wirewatch run -v --loglevel DEBUG`: Celery's and Apprise's own lines too."""
 
     def start(self) -> None:
         log = self.log_path.open("ab")
@@ -36,10 +36,10 @@ class VerboseWirewatch(Wirewatch):
                 sys.executable,
                 "-m",
                 "worker",
-                "-v",
                 "run",
+                "-v",
                 "--loglevel",
-                "debug",
+                "DEBUG",
                 "--concurrency",
                 "2",
             ],

@@ -204,3 +204,35 @@ def test_a_task_that_keeps_coming_back_is_set_aside(
     )
     status = running.cli("status")
     assert "poison-deliver" in status.stdout and "poison-article" in status.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_the_whole_group_mid_poll_stops_in_order_and_the_restart_polls_at_once(
+    tmp_path: Path, newsroom: Newsroom, smtp: SmtpReceiver, signum: signal.Signals
+) -> None:
+    """Ctrl-C in a terminal (or kill -TERM -PGID) while a poll holds its lock:
+    Redis stops last, so the poll ends and nothing blocks the next run."""
+    newsroom.publish(S300)
+    newsroom.site.hold("/rss")
+    write_config(tmp_path / "config", newsroom.site, smtp)
+    wirewatch = Wirewatch(tmp_path / "config", tmp_path / "data", None)
+    wirewatch.start()
+    assert wirewatch.process is not None
+    wait_until(lambda: newsroom.site.hits["/rss"] >= 1, 60, "the poll to start")
+    os.killpg(wirewatch.process.pid, signum)
+    newsroom.site.release("/rss")  # the source answers, slowly
+    assert wirewatch.process.wait(90) == 0, wirewatch.log()
+    wirewatch.process = None
+    first_run = wirewatch.log()
+    assert "Connection refused" not in first_run and "Traceback" not in first_run, first_run
+
+    polls = newsroom.site.hits["/rss"]
+    wirewatch.start()
+    try:
+        wait_until(lambda: newsroom.site.hits["/rss"] > polls, 60, "a poll after the restart")
+        smtp.wait_for(1, timeout=60)
+    finally:
+        assert wirewatch.stop() == 0, wirewatch.log()
+    second_run = wirewatch.log().removeprefix(first_run)
+    assert second_run.count("every source is due now") == 1, second_run
+    assert "a poll is already running" not in second_run, second_run

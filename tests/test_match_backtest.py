@@ -1,4 +1,4 @@
-"""`wirewatch backtest QUERY|RULE_ID` (README, "Commands") over articles archived in Redis."""
+"""`wirewatch backtest QUERY|RULE_ID` (docs/commands.md) over articles archived in Redis."""
 
 from __future__ import annotations
 
@@ -156,3 +156,70 @@ def test_bad_since(archive: str, config: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--since" in result.output
+
+
+def test_inflected_forms_are_explained_in_the_source_language(
+    own_redis: EmbeddedRedis, tmp_path: Path
+) -> None:
+    """`word~` stems in the source's `language:`, else the declared one, else the
+    detected one; backtest says which form matched and why."""
+    store = Store.from_url(own_redis.url)
+    store.redis.flushdb()
+    now = time.time()
+    russian = "\u0421\u0430\u043d\u043a\u0446\u0438\u0438 \u043f\u0440\u043e\u0442\u0438\u0432"
+    articles = [
+        # No declared language: detected as Russian.
+        _article(
+            "ru",
+            "wire",
+            "\u0417\u0430\u044f\u0432\u043b\u0435\u043d\u0438\u0435 "
+            "\u041f\u0443\u0442\u0438\u043d\u0430",
+            f"{russian} \u0431\u0430\u043d\u043a\u043e\u0432 \u0432\u0432\u0435\u043b\u0438 "
+            "\u0432\u0447\u0435\u0440\u0430, \u0441\u043e\u043e\u0431\u0449\u0438\u043b\u0438 "
+            "\u0432 \u041a\u0440\u0435\u043c\u043b\u0435.",
+        ),
+        # Declared English by the page, but the source is set to German.
+        Article(
+            "de",
+            "dpa",
+            "https://dpa.example.org/1",
+            "Neue Sanktionen",
+            "",
+            "Die Bank wurde mit Sanktionen belegt.",
+            datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+            language="en",
+        ),
+    ]
+    for article in articles:
+        store.archive.put(article, now - 3600, 30 * DAY)
+    get_store.cache_clear()
+    directory = tmp_path / "config"
+    directory.mkdir()
+    (directory / "sources.yaml").write_text(
+        "sources:\n"
+        "  - id: wire\n    url: https://news.example.org/rss\n"
+        "  - id: dpa\n    url: https://dpa.example.org/rss\n    language: de\n"
+    )
+    (directory / "rules.yaml").write_text("rules: []\n")
+    (directory / "apprise.yml").write_text("urls: []\n")
+    try:
+        result = run(own_redis.url, directory, "Putin~ OR Sanktion~", "--json")
+        text = run(own_redis.url, directory, "Putin~").stdout
+    finally:
+        get_store.cache_clear()
+    assert result.exit_code == 0, result.output
+    records = {r["id"]: r for r in _lines(result)}
+    assert records["ru"]["language"] == "ru"
+    assert records["ru"]["terms"] == ["\u041f\u0443\u0442\u0438\u043d\u0430"]
+    assert records["ru"]["inflections"] == [
+        {
+            "text": "\u041f\u0443\u0442\u0438\u043d\u0430",
+            "word": "putin~",
+            "language": "ru",
+            "reason": "putin + ending -\u0430",
+        }
+    ]
+    assert records["de"]["language"] == "de"
+    assert records["de"]["terms"] == ["Sanktionen"]
+    assert records["de"]["inflections"][0]["reason"] == "sanktion + ending -en"
+    assert "inflected: \u041f\u0443\u0442\u0438\u043d\u0430 (putin~: Russian putin + ending" in text

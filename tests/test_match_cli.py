@@ -1,4 +1,4 @@
-"""`wirewatch match` (README, "Commands"): single queries, files, pages, and batch mode."""
+"""`wirewatch match` (docs/commands.md): single queries, files, pages, and batch mode."""
 
 from __future__ import annotations
 
@@ -62,14 +62,16 @@ def test_bad_query_exits_2_with_caret() -> None:
 
 
 def test_json_output() -> None:
-    code, out, _ = run("sanction* NOT iraq", "--title", "New sanctions", "--json")
+    code, out, _ = run("sanction* NOT iraq", "--title", "New sanctions", "--lang", "en", "--json")
     assert code == 0
     assert json.loads(out) == {
         "query": "sanction* NOT iraq",
         "match": True,
         "title": "New sanctions",
+        "language": "en",
         "terms": ["sanctions"],
         "spans": [{"field": "title", "start": 4, "end": 13, "text": "sanctions"}],
+        "inflections": [],
     }
 
 
@@ -234,3 +236,50 @@ def test_installed_command_runs() -> None:
     result = run_cli("match", "iran", "-", env=os.environ, stdin="Talks with Iran", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "[[Iran]]" in result.stdout
+
+
+def test_lang_sets_how_word_tilde_stems() -> None:
+    text = "Die Bank wurde mit Sanktionen belegt."
+    code, out, _ = run("Sanktion~", "-", "--lang", "de", stdin=text)
+    assert code == 0
+    assert "body: Die Bank wurde mit [[Sanktionen]] belegt." in out
+    assert "language: de (German)" in out
+    assert "inflected: Sanktionen (sanktion~: German sanktion + ending -en)" in out
+    # Stemmed as English, Sanktionen is another word.
+    code, _, _ = run("Sanktion~", "-", "--lang", "en", stdin=text)
+    assert code == 1
+    code, _, err = run("Sanktion~", "-", "--lang", "german", stdin=text)
+    assert code == 2
+    assert "not an ISO 639-1 code" in err
+
+
+def test_language_declared_by_a_page_or_detected(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(ARTICLE_HTML.replace("<html>", '<html lang="de">'), encoding="utf-8")
+    code, out, _ = run("sanction~", str(page), "--json")
+    assert json.loads(out)["language"] == "de"
+    russian = (
+        "\u0421\u0430\u043d\u043a\u0446\u0438\u0438 \u043f\u0440\u043e\u0442\u0438\u0432 "
+        "\u0431\u0430\u043d\u043a\u043e\u0432 \u0432\u0432\u0435\u043b\u0438 "
+        "\u0432\u0447\u0435\u0440\u0430"
+    )
+    code, out, _ = run("\u0441\u0430\u043d\u043a\u0446\u0438\u044f~", "-", "--json", stdin=russian)
+    result = json.loads(out)
+    assert code == 0
+    assert result["language"] == "ru"
+    assert result["terms"] == ["\u0421\u0430\u043d\u043a\u0446\u0438\u0438"]
+
+
+def test_batch_articles_carry_their_language(tmp_path: Path) -> None:
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text("rules:\n  - id: bank\n    query: 'Bank~ AND Sanktion~'\n")
+    articles = tmp_path / "articles.jsonl"
+    lines = [
+        {"id": 1, "title": "Banken", "text": "Sanktionen", "language": "de"},
+        {"id": 2, "title": "Banken", "text": "Sanktionen", "language": "en"},
+        {"id": 3, "title": "Banken", "text": "Sanktionen"},  # detected: German
+    ]
+    articles.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    code, out, _ = run("--rules", str(rules_file), "--articles", str(articles))
+    assert code == 0
+    assert [json.loads(line)["rules"] for line in out.splitlines()] == [["bank"], [], ["bank"]]

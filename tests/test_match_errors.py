@@ -1,11 +1,12 @@
-"""Queries that do not parse say why and point at the column (README, "rules.yaml")."""
+"""Queries that do not parse say why and point at the column (docs/rules.md)."""
 
 from __future__ import annotations
 
 import pytest
 
 from worker.errors import QuerySyntaxError
-from worker.match import compile_rules, parse_query
+from worker.match import Document, compile_rules, parse_query
+from worker.match.reference import reference_match
 
 # (query, 1-based column, words the message must contain)
 ERRORS: list[tuple[str, int, str]] = [
@@ -65,6 +66,22 @@ ERRORS: list[tuple[str, int, str]] = [
     ("//", 1, "empty regular expression"),
     ("iran /S-(300/", 9, "invalid regular expression"),
     ("/S-300/i", 8, "followed by a space"),
+    # what RE2 cannot run in linear time, at the construct's column
+    ("iran /(a)\\1/", 10, "backreferences need backtracking"),
+    ("/(?P<x>a)(?P=x)/", 10, "named backreference"),
+    ("/iran(?=oil)/", 6, "lookahead needs backtracking"),
+    ("/(?<!x)iran/", 2, "negative lookbehind needs backtracking"),
+    ("/(?>a+)b/", 2, "atomic group"),
+    ("/a++b/", 4, "possessive quantifiers"),
+    ("/a{2,1}/", 3, "invalid regular expression"),
+    ("/(a/", 2, "missing ')'"),
+    ("/a)/", 3, "unbalanced ')'"),
+    ("/[(]\\1[)]/", 2 + 3, "backreferences"),
+    # nesting deeper than 50 levels
+    ("(" * 51 + "iran" + ")" * 51, 51, "nested deeper than 50 levels"),
+    ("(" * 200 + "iran" + ")" * 200, 51, "nested deeper than 50 levels"),
+    ("/" + "(" * 51 + "a" + ")" * 51 + "/", 52, "groups nested deeper than 50 levels"),
+    ("a" + " NEAR/1 a" * 51, 2 + 51 * 9 - 9 + 1, "nested deeper than 50 levels"),
     # fields
     ("title:(text:iran)", 8, "text: cannot be inside"),
 ]
@@ -109,7 +126,44 @@ def test_duplicate_rule_ids_are_refused() -> None:
         "title:(title:iran)",
         "http://example.org/x",
         "24/7 AT&T",
+        "(" * 50 + "iran" + ")" * 50,
+        "/" + "(" * 50 + "a" + ")" * 50 + "/",
+        "/[\\d]/ /a\\+\\+/ /[(?=]/ /x*?y/",  # escaped or in a class: no backtracking
+        'sanction~ NEAR/3 "Putin~ visit*"',
     ],
 )
 def test_valid_queries_parse(query: str) -> None:
     parse_query(query)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        ("(a+)+$", "a" * 40 + "!"),
+        ("(a|aa)+$", "a" * 5000 + "!"),
+        ("(x+x+)+y", "x" * 5000),
+        ("(.*a){12}", "a" * 3000),
+        ("^(\\w+\\s?)*$", "word " * 2000 + "!"),
+    ],
+)
+def test_hostile_regexes_finish(pattern: str, text: str) -> None:
+    """Patterns that make a backtracking engine take years end (in linear time)."""
+    rules = compile_rules([("r", f"/{pattern}/"), ("t", f"title:/{pattern}/")])
+    doc = Document(text, text, text)
+    for _ in range(20):
+        found = rules.match(doc)
+    reference = reference_match(parse_query(f"/{pattern}/"), doc, rule_id="r")
+    assert [m for m in found if m.rule_id == "r"] == ([reference] if reference else [])
+
+
+def test_deep_queries_are_errors_never_recursion() -> None:
+    for depth in (51, 200, 5000):
+        for query in ("(" * depth + "a" + ")" * depth, "NOT (" * depth + "a" + ")" * depth):
+            with pytest.raises(QuerySyntaxError, match="nested deeper than 50"):
+                parse_query(query)
+    with pytest.raises(QuerySyntaxError, match="nested deeper than 50"):
+        parse_query("a" + " NEAR/1 a" * 5000)
+    # At the limit (a NEAR counts as a level): it parses, compiles and matches.
+    query = "(" * 49 + "a NEAR/1 b" + ")" * 49
+    assert compile_rules([("r", query)]).match(Document("a b")) != []

@@ -1,4 +1,4 @@
-"""Every row of the rule language (README, "rules.yaml"): texts that must and must not match."""
+"""Every row of the rule language (docs/rules.md): texts that must and must not match."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.match import Document, compile_rules, parse_query
-from worker.match.normalize import FieldText, fold_text, normalize_text, tokenize
+from worker.match.normalize import FieldText, fold_text, normalize_text, tokenize, word_form
 from worker.match.query import Term
 from worker.match.reference import reference_match
 from worker.models import RuleMatch
@@ -35,6 +35,16 @@ WORDS = [
     "\u0421",  # Cyrillic Es
     "na\u00efve",
     "x",
+    # inflected forms for `word~`: Russian declensions, English endings, a soft sign
+    "\u041f\u0443\u0442\u0438\u043d\u0430",  # Путина
+    "\u041f\u0443\u0442\u0438\u043d",  # Путин
+    "Putins",
+    "\u0418\u0440\u0430\u043d\u0430",  # Ирана
+    "\u0441\u0430\u043d\u043a\u0446\u0438\u0439",  # санкций
+    "sanctioned",
+    "\u041a\u0440\u0435\u043c\u043b\u044f",  # Кремля
+    "Sanktionen",
+    "Irana",  # Latin, the same token as Ирана
 ]
 SEPARATORS = [" ", " ", " ", "-", "\u2013", ", ", ". ", "", "\u00ad", "\u2019s ", "\n\n", "/"]
 QUERY_WORDS = [
@@ -58,6 +68,13 @@ QUERY_WORDS = [
     "naive",
     "na\u00efve",
     "x*",
+    "Putin~",
+    "\u0441\u0430\u043d\u043a\u0446\u0438\u044f~",  # санкция~
+    "sanction~",
+    "iran~",
+    "\u041a\u0440\u0435\u043c\u043b\u044c~",  # Кремль~
+    "oil~",
+    "S-300~",
 ]
 REGEXES = ["/s-?300/", "/caf/", "/iran\\b/", "/\u0448\u043e\u0439/"]
 
@@ -70,7 +87,9 @@ def texts(draw: st.DrawFn) -> str:
     return "".join(word + sep for word, sep in parts)
 
 
-documents = st.builds(Document, texts(), texts(), texts())
+documents = st.builds(
+    Document, texts(), texts(), texts(), st.sampled_from([None, "en", "ru", "de", "sr", "el"])
+)
 
 
 @st.composite
@@ -191,3 +210,12 @@ def test_spans_found_in_the_text_are_those_of_the_tokens(case: tuple[str, str]) 
     for token in {token for token, _, _, _ in tokens}:
         found = [(start, end) for other, start, end, _ in tokens if other == token]
         assert field.word_spans(token) in (None, found)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts() | st.text(max_size=40))
+def test_word_forms_are_those_of_the_token_offsets(text: str) -> None:
+    """`FieldText.forms()` reads words as written where it can; each must be
+    the form of the token's own offsets in the original text."""
+    expected = [word_form(text[start:end]) for _, start, end, _ in tokenize(text)]
+    assert FieldText(text).forms() == expected

@@ -57,6 +57,35 @@ def test_snippet_is_a_window_of_about_200_chars_around_the_match() -> None:
     assert abs(len(left) - len(right)) < 30
 
 
+def test_matches_further_apart_than_a_window_still_get_context_either_side() -> None:
+    # The group of matches is longer than SNIPPET_CHARS, so there is no spare
+    # room to centre it in: the window used to start on the first match
+    # ("S-300PMU-2 air defence...") and end on the last.
+    body = (
+        "MOSCOW, March 14 - Russia has completed the delivery of two S-300PMU-2 air "
+        f"defence batteries to Iran, {filler(20, 'middle')} deployed around Tehran, "
+        "according to a statement that did not give a date for when they would be "
+        f"operational. {filler(60, 'later')}"
+    )
+    art = article(body=body)
+    spans = [span_of(art, "body", word) for word in ("S-300", "Iran", "Tehran")]
+    (snip,) = snippets(art, spans)
+    before, after = snip.runs[0][0], snip.runs[-1][0]
+    assert before == "MOSCOW, March 14 - Russia has completed the delivery of two "
+    assert after.startswith(", according to a statement") and len(after) >= 30
+    assert not snip.cut_before and snip.cut_after
+    assert [t for t, hit in snip.runs if hit] == ["S-300", "Iran", "Tehran"]
+
+
+def test_a_window_never_leaves_out_only_a_few_words_at_either_end() -> None:
+    body = f"The EU agreed new sanctions on Iran, {filler(24, 'word')} by ministers."
+    assert SNIPPET_CHARS < len(body) < SNIPPET_CHARS + 20
+    art = article(body=body)
+    (snip,) = snippets(art, [span_of(art, "body", "sanctions")])
+    assert snip.plain == body
+    assert not snip.cut_before and not snip.cut_after
+
+
 def test_highlight_offsets_are_offsets_into_the_original_text() -> None:
     body = "Tehran  said\n\nthat the S-300  deal is off."
     art = article(body=body)

@@ -53,6 +53,11 @@ def test_article_fixture(name: str) -> None:
         assert passage in page.text
     for unwanted in want["absent"]:
         assert unwanted.casefold() not in page.text.casefold(), unwanted
+    for passage, count in want.get("counts", {}).items():
+        assert page.text.count(passage) == count, passage
+    for field in ("site_name", "description"):
+        if field in want:
+            assert getattr(page, field) == want[field]
 
 
 def test_related_sidebar_mention_never_reaches_the_text() -> None:
@@ -182,3 +187,54 @@ def test_corpus_pages_match_their_gold_text() -> None:
     assert sum(precisions) / len(precisions) > 0.95
     assert sum(recalls) / len(recalls) > 0.95
     assert min(recalls) > 0.8
+
+
+# --- teasers and repeats, on small trees ------------------------------------------------
+
+
+def _teaser_page(article_paragraphs: int, teasers: int) -> tuple[str, object]:
+    import lxml.html
+
+    body = [
+        f"<p>Paragraph {n} of the story, on the harbour council and its long budget debate.</p>"
+        for n in range(article_paragraphs)
+    ]
+    boxes = [
+        f'<div><h3><a href="/s/{n}">Other story number {n} about the island</a></h3>'
+        f"<p>Summary {n} of another story that a reader could follow.</p></div>"
+        for n in range(teasers)
+    ]
+    tree = lxml.html.fromstring(f"<html><body>{''.join(body)}{''.join(boxes)}</body></html>")
+    paragraphs = [p.text_content() for p in tree.iter("p")]
+    return "\n\n".join(paragraphs), tree
+
+
+def test_article_with_related_stories_is_still_an_article() -> None:
+    from worker.parse.teasers import is_teaser_list
+
+    text, tree = _teaser_page(article_paragraphs=12, teasers=4)
+    assert not is_teaser_list(text, tree)
+
+
+def test_summaries_of_linked_headlines_are_a_teaser_list() -> None:
+    from worker.parse.teasers import is_teaser_list
+
+    text, tree = _teaser_page(article_paragraphs=1, teasers=6)
+    assert is_teaser_list(text, tree)
+
+
+def test_repeats_follow_the_page_runs_in_order() -> None:
+    import lxml.html
+
+    from worker.parse.repeats import restore_repeats
+
+    chorus = "We will rise again, we will rise again, together in the morning light."
+    verse = "A verse about the quiet harbour at night and the lights of the ferries."
+    tree = lxml.html.fromstring(
+        f"<div><p>{chorus}</p><p>{chorus}</p><p>{chorus}</p><p>{verse}</p><p>{chorus}</p></div>"
+    )
+    collapsed = "\n\n".join([chorus, verse, chorus])
+    assert restore_repeats(collapsed, tree).split("\n\n") == [chorus] * 3 + [verse, chorus]
+    # Text that already keeps the runs is left as it is.
+    whole = "\n\n".join([chorus] * 3 + [verse, chorus])
+    assert restore_repeats(whole, tree) == whole

@@ -69,13 +69,22 @@ def test_modified_time_stands_in_for_a_missing_published_time() -> None:
     )
 
 
-def test_published_meta_wins_over_json_ld_and_generic_tags() -> None:
+def test_article_dates_win_over_generic_tags() -> None:
     head = (
         '<meta name="DC.Date" content="2020-01-01">'
-        + json_ld(datePublished="2024-01-01T00:00:00Z")
         + '<meta property="article:published_time" content="2025-03-01T10:00:00Z">'
     )
     assert extract(page(head))[0] == utc("2025-03-01T10:00:00Z")
+
+
+def test_earliest_publication_time_wins_over_a_modified_one_under_a_published_key() -> None:
+    # Templates write the modification time into article:published_time.
+    head = (
+        json_ld(datePublished="2025-02-27T08:00:00Z")
+        + '<meta property="article:published_time" content="2025-03-01T10:00:00Z">'
+        + '<meta property="article:modified_time" content="2025-03-01T10:00:00Z">'
+    )
+    assert extract(page(head)) == (utc("2025-02-27T08:00:00Z"), utc("2025-03-01T10:00:00Z"))
 
 
 @pytest.mark.parametrize(
@@ -113,3 +122,232 @@ def test_no_network_access(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     html = page('<link rel="canonical" href="https://news.example/story">')
     assert extract(html, url="https://news.example/story") == (None, None)
+
+
+# --- the sources, one failure kind at a time (pure functions) ----------------------------
+
+from worker.parse.authors import choose_author, clean_author  # noqa: E402
+from worker.parse.dates import parse_date  # noqa: E402
+from worker.parse.jsonld import read_json_ld  # noqa: E402
+from worker.parse.metadata import Heading, read_metadata  # noqa: E402
+from worker.parse.published import DateEvidence, choose_published  # noqa: E402
+from worker.parse.titles import choose_title  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        '<![CDATA[{"@type": "NewsArticle", "author": {"@type": "Person", "name": "Ann Lee"}}]]>',
+        '//<![CDATA[\n{"@type": "NewsArticle", "author": "Ann Lee"}\n//]]>',
+        '<!--\n{"@type": "NewsArticle", "author": [{"name": "Ann Lee"}]}\n-->',
+    ],
+)
+def test_json_ld_wrapped_in_cdata_or_comments(wrapped: str) -> None:
+    json_ld = read_json_ld([wrapped])
+    article = json_ld.article()
+    assert article is not None
+    assert json_ld.people(article, "author") == [("Ann Lee", False)]
+
+
+def test_json_ld_graph_resolves_author_references_and_publisher() -> None:
+    script = json.dumps(
+        {
+            "@graph": [
+                {"@type": "WebPage", "name": "Page"},
+                {
+                    "@type": ["Article", "NewsArticle"],
+                    "author": [{"@id": "#p1"}, {"@id": "#p2"}],
+                    "publisher": {"@id": "#org"},
+                },
+                {"@type": "Person", "@id": "#p1", "name": "Ann Lee"},
+                {"@type": "Person", "@id": "#p2", "givenName": "Bo", "familyName": "Ng"},
+                {"@type": "NewsMediaOrganization", "@id": "#org", "name": "Daily Example"},
+            ]
+        }
+    )
+    json_ld = read_json_ld(["not json", script])
+    article = json_ld.article()
+    assert article is not None and "NewsArticle" in article.types
+    assert json_ld.people(article, "author") == [("Ann Lee", False), ("Bo Ng", False)]
+    assert json_ld.site_name() == "Daily Example"
+
+
+@pytest.mark.parametrize(
+    ("raw", "byline", "name"),
+    [
+        ("By Jane Doe", True, "Jane Doe"),
+        ("Von Greta Lindqvist | 3. Mai 2024", True, "Greta Lindqvist"),
+        ("Posted on May 3, 2024 by Jane Doe", True, "Jane Doe"),
+        ("Ursula von der Leyen", True, "Ursula von der Leyen"),
+        ("https://example.com/staff/jane-doe", False, None),
+        ("@janedoe", False, None),
+        ("example.com", False, None),
+        ("wordpress_admin", False, None),
+        ("Jane Doe, John Roe", False, "Jane Doe, John Roe"),
+    ],
+)
+def test_clean_author(raw: str, byline: bool, name: str | None) -> None:
+    assert clean_author(raw, byline=byline) == name
+
+
+def test_author_profile_url_falls_through_and_publisher_is_no_author() -> None:
+    candidates = [
+        ("https://example.com/staff/tom-reed", 4, False),
+        ("The Harbour Times", 4, False),
+        ("The Harbour Times", 1, True),
+        ("By Tom Reed, Harbour Correspondent", 2, False),
+    ]
+    assert choose_author(candidates, ["The Harbour Times"]) == "Tom Reed"
+
+
+def test_author_agreement_outweighs_order() -> None:
+    candidates = [("Staff", 4, False), ("Jane Doe", 3, False), ("By Jane Doe", 2, False)]
+    assert choose_author(candidates, []) == "Jane Doe"
+
+
+def test_personal_blog_author_named_like_the_site_is_kept() -> None:
+    assert choose_author([("Andreas Kalt", 5, False)], ["Andreas Kalt"]) == "Andreas Kalt"
+
+
+def headings(*items: tuple[str, bool]) -> list[Heading]:
+    return [Heading(text, chrome) for text, chrome in items]
+
+
+@pytest.mark.parametrize(
+    ("meta", "document", "h1s", "sites", "title"),
+    [
+        # A declared title wins, with the site's name cut off.
+        (["Ferry approved | Island Post"], "x", [], ["Island Post"], "Ferry approved"),
+        # Without one, the logo h1 and the section h1 lose to the <title>'s headline.
+        (
+            [],
+            "Pollen season starts early - Allergies Health Center - Wellbeing",
+            [("Wellbeing", True), ("Allergies Health Center", False)],
+            [],
+            "Pollen season starts early",
+        ),
+        # An h1 that the <title> starts with is the headline, read whole.
+        ([], "Council approves | Times", [("Council approves", False)], [], "Council approves"),
+        (
+            [],
+            "Blog Archive » Interning of small integers in Python",
+            [("Interning of small integers in Python", False)],
+            [],
+            "Interning of small integers in Python",
+        ),
+        # A separator inside a headline stays when nothing says it ends with a site.
+        ([], "Derek Jarman · The Garden", [], [], "Derek Jarman · The Garden"),
+        # The og:title that only names the site is no headline.
+        (
+            ["Island Post"],
+            "Storm damages sea wall | Island Post",
+            [],
+            ["Island Post"],
+            "Storm damages sea wall",
+        ),
+    ],
+)
+def test_choose_title(
+    meta: list[str], document: str, h1s: list[tuple[str, bool]], sites: list[str], title: str
+) -> None:
+    chosen = choose_title(
+        meta_titles=meta, document_title=document, headings=headings(*h1s), site_names=sites
+    )
+    assert chosen == title
+
+
+def test_h1_text_is_read_whole_across_inline_elements() -> None:
+    html = (
+        b"<html><head><title>Harbour council approves terminal | Times</title></head><body>"
+        b"<h1><span>Harbour council</span> approves <em>terminal</em></h1></body></html>"
+    )
+    assert (
+        read_metadata(html, url="https://t.example/a").title == "Harbour council approves terminal"
+    )
+
+
+def no_visible_date() -> datetime | None:
+    return None
+
+
+def test_published_equal_to_the_modification_loses_to_an_earlier_publication() -> None:
+    evidence = DateEvidence(
+        specific=[utc("2025-06-04T08:00:00Z"), utc("2025-06-03T19:15:00Z")],
+        generic=[],
+        modified=[utc("2025-06-04T08:00:00Z")],
+    )
+    assert choose_published(evidence, no_visible_date) == utc("2025-06-03T19:15:00Z")
+
+
+def test_visible_date_settles_publication_keys_that_disagree() -> None:
+    evidence = DateEvidence([utc("2025-06-04T08:00:00Z"), utc("2025-06-02T10:00:00Z")], [], [])
+    chosen = choose_published(evidence, lambda: datetime(2025, 6, 4, tzinfo=UTC))
+    assert chosen == utc("2025-06-04T08:00:00Z")
+    # Without a shown date, the earliest.
+    assert choose_published(evidence, no_visible_date) == utc("2025-06-02T10:00:00Z")
+
+
+def test_local_rendering_of_the_same_instant_gives_the_offset() -> None:
+    local = datetime(2023, 11, 8, 23, 30, 59, tzinfo=UTC).replace(tzinfo=None)
+    evidence = DateEvidence(
+        [utc("2023-11-09T05:30:59Z")],
+        [datetime.fromisoformat("2023-11-08T23:30:59-06:00"), local.replace(tzinfo=UTC)],
+        [],
+    )
+    chosen = choose_published(evidence, no_visible_date)
+    assert chosen is not None and chosen.isoformat() == "2023-11-08T23:30:59-06:00"
+
+
+def test_local_time_written_without_offset_gives_the_offset() -> None:
+    # <time datetime="2023-11-08 23:30:59"> beside "2023-11-09T05:30:59Z".
+    naive_local = parse_date("2023-11-08 23:30:59")
+    assert naive_local is not None
+    evidence = DateEvidence([utc("2023-11-09T05:30:59Z")], [naive_local], [])
+    chosen = choose_published(evidence, no_visible_date)
+    assert chosen == utc("2023-11-09T05:30:59Z")
+    assert chosen is not None and chosen.date().isoformat() == "2023-11-08"
+
+
+# --- the day in the page's address -------------------------------------------------------
+
+
+def test_date_in_url_reads_whole_days_in_the_path_only() -> None:
+    from worker.parse.dates import date_in_url
+
+    assert date_in_url("https://b.example/home/2017/7/12/unter-uns") == datetime(2017, 7, 12).date()
+    assert date_in_url("https://b.example/2022-05-04-slug") == datetime(2022, 5, 4).date()
+    assert date_in_url("https://b.example/2020/01/slug") is None  # a month is no day
+    assert date_in_url("https://b.example/p?d=2020/01/01") is None  # the query is no path
+    assert date_in_url("https://b.example/2019/02/30/x") is None
+
+
+def test_utc_stamp_a_day_off_the_address_is_read_on_the_address_day() -> None:
+    # 02:25 UTC on the 25th is the evening of the 24th where the page is written.
+    html = (
+        b'<html><head><meta property="article:published_time" content="2020-02-25T02:25:54+00:00">'
+        b"</head><body><p>x</p></body></html>"
+    )
+    meta = read_metadata(html, url="https://six.example/2020/02/24/press-secretary-exits/")
+    assert meta.published is not None
+    assert meta.published.date().isoformat() == "2020-02-24"
+    assert meta.published == utc("2020-02-25T02:25:54Z")  # the same instant
+
+
+def test_stamp_with_its_own_offset_keeps_its_day_against_the_address() -> None:
+    html = (
+        b'<html><head><meta property="article:published_time" content="2022-05-07T13:43:46-05:00">'
+        b"</head><body><p>x</p></body></html>"
+    )
+    meta = read_metadata(html, url="https://lib.example/futbol/2022/05/06/match-preview/")
+    assert meta.published is not None and meta.published.date().isoformat() == "2022-05-07"
+
+
+def test_address_day_beats_a_far_generic_date_but_not_a_publication_key() -> None:
+    generic = (
+        b'<html><head><meta name="date" content="2009-04-11T18:06:36Z"></head><body></body></html>'
+    )
+    meta = read_metadata(generic, url="https://lime.example/2019/10/22/repairing-old-devices/")
+    assert meta.published == utc("2019-10-22T00:00:00Z")
+    specific = generic.replace(b'name="date"', b'property="article:published_time"')
+    meta = read_metadata(specific, url="https://lime.example/2019/10/22/repairing-old-devices/")
+    assert meta.published == utc("2009-04-11T18:06:36Z")

@@ -104,3 +104,28 @@ def _another_tick(store: Store) -> None:
     """Wait until a beat writes a heartbeat other than the one there now."""
     seen = store.sources.last_heartbeat()
     wait_until(lambda: store.sources.last_heartbeat() != seen, 10, "another tick")
+
+
+def test_a_lock_or_start_left_by_a_process_that_is_gone_is_free(own_redis: EmbeddedRedis) -> None:
+    old = Store.from_url(own_redis.url, owner="old-run")
+    new = Store.from_url(own_redis.url, owner="new-run")
+    old.owners.alive(30)
+    new.owners.alive(30)
+    assert old.sources.mark_started(1000.0)
+    assert not new.sources.mark_started(1001.0)  # the first beat still runs
+    with old.locks.hold("poll:wire", ttl=600) as held:
+        assert held
+        with new.locks.hold("poll:wire", ttl=600) as taken:
+            assert not taken
+        old.owners.leave()  # its process stopped (or a new run forgot it)
+        with new.locks.hold("poll:wire", ttl=600) as taken:
+            assert taken
+    assert new.sources.mark_started(1002.0)
+    # A lock taken by hand (no owner) waits for its TTL.
+    by_hand = Store.from_url(own_redis.url)
+    with (
+        by_hand.locks.hold("poll:other", ttl=600) as held,
+        new.locks.hold("poll:other", ttl=600) as taken,
+    ):
+        assert held and not taken
+    assert new.owners.forget_all() == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -29,7 +30,10 @@ def run_cli(
 
 
 class Wirewatch:
-    def __init__(self, config_dir: Path, data_dir: Path, redis_url: str | None) -> None:
+    def __init__(
+        self, config_dir: Path, data_dir: Path, redis_url: str | None, *, verbose: bool = False
+    ) -> None:
+        self.verbose = verbose
         self.config_dir = config_dir
         self.data_dir = data_dir
         self.redis_url = redis_url
@@ -50,12 +54,22 @@ class Wirewatch:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker", "run", "--concurrency", "2"],
+            [
+                sys.executable,
+                "-m",
+                "worker",
+                "run",
+                "--concurrency",
+                "2",
+                *(["--verbose"] if self.verbose else []),
+            ],
             cwd=PROJECT,
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Its own process group, as a shell gives it: a test may signal the group.
+            start_new_session=True,
         )
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -78,3 +92,10 @@ class Wirewatch:
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+
+def free_port() -> int:
+    """A loopback TCP port free right now (for servers that cannot take port 0)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

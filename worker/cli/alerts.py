@@ -38,9 +38,9 @@ def command(since: str, rule_id: str | None, as_json: bool, config_path: Path | 
     """Recent alerts, newest last, with each target's delivery state.
 
     Reads the state of the worker, as `wirewatch status` does. With --json,
-    one line per alert: at, rule, source, title, url, mode (instant or
-    digest), deliveries (target -> pending, sent or failed) and
-    also_reported_by (sources of near-duplicates of the article).
+    one line per alert: at, rule, source (its id), source_name, title, url,
+    mode (instant or digest), deliveries (target -> pending, sent or failed)
+    and also_reported_by (sources of near-duplicates of the article).
 
     \b
     Examples:
@@ -97,6 +97,9 @@ def _records(
                 "at": iso(alert.created),
                 "rule": alert.rule_id,
                 "source": alert.source_id,
+                "source_name": config.source_name(
+                    alert.source_id, store.sources.state(alert.source_id).title
+                ),
                 "title": article.title if article else None,
                 "url": article.url if article else None,
                 "mode": store.alerts.mode(key),
@@ -113,7 +116,8 @@ def _show(out: Console, record: dict[str, Any]) -> None:
     heading.append_text(ui.plain(f"{record['rule']}: ", style="bold cyan"))
     heading.append_text(ui.plain(record["title"] or "-", style="bold"))
     out.print(heading)
-    out.print(ui.plain(f"    {record['url']}  [{record['source']}, {record['mode']}]", style="dim"))
+    where = f"[{record['source_name']}, {record['mode']}]"
+    out.print(ui.plain(f"    {record['url']}  {where}", style="dim"))
     for target, state in record["deliveries"].items():
         line = Text("    ")
         line.append(f"{state:<8}", style=_STATE_STYLES.get(state, ""))

@@ -15,11 +15,21 @@ from rich.text import Text
 
 from worker.cli import ui
 from worker.cli.common import config_option, iso, json_option
-from worker.cli.match import bad_query, snippet_lines
+from worker.cli.match import bad_query, explain_lines, snippet_lines
 from worker.cli.state import open_store
 from worker.config import Config, Rule, load_config, parse_duration
 from worker.errors import ConfigError, QuerySyntaxError
-from worker.match import Document, RuleSet, compile_rules, matched_terms, parse_query, span_text
+from worker.match import (
+    Document,
+    Query,
+    RuleSet,
+    article_document,
+    compile_rules,
+    inflections,
+    matched_terms,
+    parse_query,
+    span_text,
+)
 from worker.models import Article, RuleMatch
 from worker.service.runtime import config_dir
 from worker.store import Store
@@ -43,7 +53,8 @@ def command(query_or_rule: str, since: str, as_json: bool, config_path: Path | N
 
     A rule is only run on articles of the sources it watches. With --json,
     one line per matching article: rule, id, source, archived, published,
-    title, url, terms, spans, snippets; the count goes to stderr. Exits 0
+    title, url, language, terms, spans, snippets, inflections (why a
+    `word~` found each inflected form); the count goes to stderr. Exits 0
     (2 on a bad query, or when there is no state to read).
 
     \b
@@ -71,11 +82,12 @@ def command(query_or_rule: str, since: str, as_json: bool, config_path: Path | N
     mark = ui.highlighter(ui.styled(out) and not as_json)
     searched = sum(1 for item in found if not isinstance(item, int))
     hits = [item for item in found if isinstance(item, tuple)]
+    parsed = rules.query("query")
     for archived_at, article, doc, match in hits:
         if as_json:
-            ui.emit_json(_record(article, archived_at, doc, match, rule))
+            ui.emit_json(_record(parsed, article, archived_at, doc, match, rule))
         else:
-            _show(out, article, archived_at, doc, match, mark)
+            _show(out, parsed, article, archived_at, doc, match, mark)
     summary = f"{len(hits)} of {searched} articles match"
     if rule is not None and searched < len(archived):
         summary += f" ({len(archived) - searched} from sources the rule does not watch skipped)"
@@ -98,7 +110,8 @@ def _search(
             if rule is not None and config is not None and not _watches(rule, article, config):
                 yield 1
                 continue
-            doc = Document.from_article(article)
+            source = config.source(article.source_id) if config is not None else None
+            doc = article_document(article, source.language if source is not None else None)
             found = rules.match(doc)
             yield (archived_at, article, doc, found[0]) if found else None
 
@@ -162,7 +175,12 @@ def _why(doc: Document, match: RuleMatch) -> list[dict[str, Any]]:
 
 
 def _record(
-    article: Article, archived_at: float, doc: Document, match: RuleMatch, rule: Rule | None
+    query: Query,
+    article: Article,
+    archived_at: float,
+    doc: Document,
+    match: RuleMatch,
+    rule: Rule | None,
 ) -> dict[str, Any]:
     return {
         "rule": rule.id if rule is not None else None,
@@ -172,17 +190,23 @@ def _record(
         "published": article.published.isoformat() if article.published else None,
         "title": article.title,
         "url": article.url,
+        "language": doc.language,
         "terms": list(matched_terms(doc, match)),
         "spans": _why(doc, match),
         "snippets": [
             {"field": field, "text": text}
             for field, text in snippet_lines(doc, match.spans, ui.highlighter(False))
         ],
+        "inflections": [
+            {"text": i.text, "word": i.word, "language": i.language, "reason": i.reason}
+            for i in inflections(query, doc, match)
+        ],
     }
 
 
 def _show(
     out: Console,
+    query: Query,
     article: Article,
     archived_at: float,
     doc: Document,
@@ -206,3 +230,5 @@ def _show(
     out.print(f"    terms: {', '.join(matched_terms(doc, match))}")
     for field, snippet in snippet_lines(doc, match.spans, mark):
         out.print(ui.marked(f"    {field}: {snippet}"))
+    for line in explain_lines(query, doc, match):
+        out.print(f"    inflected: {line}")

@@ -44,7 +44,7 @@ def command(source: str, as_json: bool, config_path: Path | None) -> None:
     Exits 0 for an article, 1 when the page holds none (or cannot be had).
     URLs are fetched as the worker fetches them, within settings.yaml's
     limits. With --json, one object: title, url, published, updated,
-    author, language, text.
+    author, language, site_name, description, text.
 
     \b
     Examples:
@@ -129,6 +129,8 @@ def _as_json(page: ExtractedPage) -> dict[str, Any]:
         "updated": _iso(page.updated),
         "author": page.author,
         "language": page.language,
+        "site_name": page.site_name,
+        "description": page.description,
         "text": page.text,
     }
 

@@ -21,11 +21,15 @@ from worker.errors import ConfigError, ExtractBudgetError, FetchError, QuerySynt
 from worker.fetch import FetchLimits, fetch, make_client
 from worker.match import (
     FIELDS,
+    LANGUAGES,
     Document,
+    Query,
     RuleSet,
     compile_rules,
+    inflections,
     matched_terms,
     parse_query,
+    resolve_language,
     span_text,
 )
 from worker.models import Field, RuleMatch, Span
@@ -33,7 +37,7 @@ from worker.parse import extract_article
 from worker.parse.visible import visible_text
 from worker.service.runtime import config_dir
 
-__all__ = ["bad_query", "command", "snippet_lines"]
+__all__ = ["bad_query", "command", "explain_lines", "language_option", "snippet_lines"]
 
 _CONTEXT = 60  # characters shown around a match
 _EXIT_MATCH, _EXIT_NONE, _EXIT_BAD = 0, 1, 2
@@ -48,12 +52,32 @@ def _input_error(message: str) -> ui.Failure:
 class _Input:
     title: str
     text: str
+    language: str | None = None  # as the page declares it
+
+
+def _check_language(_: click.Context, __: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    code = value.strip().lower()
+    if not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise click.BadParameter(f"{value!r} is not an ISO 639-1 code such as en or ru")
+    return code
+
+
+language_option = click.option(
+    "--lang",
+    "language",
+    metavar="L",
+    callback=_check_language,
+    help="The text's language, ISO 639-1 (en, ru, de); otherwise as declared or detected.",
+)
 
 
 @click.command("match", short_help="Try a query on a text, file or page; show what matched.")
 @click.argument("query", required=False)
 @click.argument("source", required=False, metavar="[FILE|URL|-]")
 @click.option("--title", help="Article title to match too (replaces an HTML page's title).")
+@language_option
 @json_option
 @click.option(
     "--rules",
@@ -65,13 +89,14 @@ class _Input:
     "--articles",
     "articles_file",
     type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path),
-    help="Batch mode: JSON lines of {id, title, text}.",
+    help="Batch mode: JSON lines of {id, title, text, language}.",
 )
 @config_option
 def command(
     query: str | None,
     source: str | None,
     title: str | None,
+    language: str | None,
     as_json: bool,
     rules_file: Path | None,
     articles_file: Path | None,
@@ -81,11 +106,16 @@ def command(
 
     Shows the matched terms and where they are. Exits 0 on a match, 1 on
     none, 2 on a bad query. With --json, one object: query, match, title,
-    terms, spans (field, start, end, text). Pages are fetched as the worker
-    fetches them, within settings.yaml's limits.
+    language, terms, spans (field, start, end, text), inflections (text,
+    word, language, reason). Pages are fetched as the worker fetches them,
+    within settings.yaml's limits.
+
+    `word~` finds inflected forms in the text's language: --lang, else the
+    language a page declares, else the one detected from the text.
 
     With --rules and --articles, prints one JSON line per article (id, and
-    the ids of the rules it matches); exit 2 on bad rules.
+    the ids of the rules it matches); an article's optional `language` is
+    used as --lang is; exit 2 on bad rules.
 
     \b
     The rule language (case-insensitive, whole words):
@@ -96,7 +126,8 @@ def command(
       NOT a, a NOT b       absent            ( ... )         grouping
       a NEAR/5 b           5 words apart at most, either order
       title:a, text:a      only in the title / summary and body
-      /S-?[34]00/          a regular expression
+      /S-?[34]00/          a regular expression (linear time: no backreferences)
+      sanction~            inflected forms: sanctions, sanctioned; Putin~: Путина
 
     \b
     Examples:
@@ -104,6 +135,7 @@ def command(
       echo 'Russia sold the S300 to Iran' | wirewatch match 'S-300 AND Iran'
       wirewatch match 'sanction* NEAR/8 Iran' https://example.org/news/1
       wirewatch match title:iran --title 'Iran talks' --json
+      echo 'Санкции против Ирана' | wirewatch match 'sanction~ OR Iran~' --lang ru
       wirewatch match --rules config/rules.yaml --articles articles.jsonl
     """
     if rules_file is not None or articles_file is not None:
@@ -119,13 +151,17 @@ def command(
         raise bad_query(error) from None
     rules = compile_rules([("query", query)])
     loaded = _load(source, title, config_path)
-    doc = Document(loaded.title, "", loaded.text)
+    resolved = resolve_language(
+        source=language, declared=loaded.language, text=f"{loaded.title}\n{loaded.text}"
+    )
+    doc = Document(loaded.title, "", loaded.text, resolved)
     found = rules.match(doc)
     match = found[0] if found else None
+    parsed = rules.query("query")
     if as_json:
-        ui.emit_json(_json_result(query, doc, match))
+        ui.emit_json(_json_result(parsed, doc, match))
     else:
-        _show(doc, match)
+        _show(parsed, doc, match)
     raise SystemExit(_EXIT_MATCH if match else _EXIT_NONE)
 
 
@@ -156,7 +192,7 @@ def _load(source: str | None, title: str | None, config_path: Path | None) -> _I
         loaded = _fetch(source, limits)
     else:
         loaded = _read_file(Path(source), limits.max_bytes)
-    return _Input(title if title is not None else loaded.title, loaded.text)
+    return _Input(title if title is not None else loaded.title, loaded.text, loaded.language)
 
 
 def _limits(config_path: Path | None) -> FetchLimits:
@@ -203,7 +239,7 @@ def _from_bytes(data: bytes, *, url: str, html: bool | None) -> _Input:
     try:
         page = extract_article(data, url=url or "about:blank")
         if page is not None:
-            return _Input(page.title, page.text)
+            return _Input(page.title, page.text, page.language)
         # Not an article (a listing, an index page): match what a reader would see.
         return _Input(*visible_text(data))
     except ExtractBudgetError as error:
@@ -213,21 +249,40 @@ def _from_bytes(data: bytes, *, url: str, html: bool | None) -> _Input:
 # -- output --------------------------------------------------------------------
 
 
-def _json_result(query: str, doc: Document, match: RuleMatch | None) -> dict[str, Any]:
+def _json_result(query: Query, doc: Document, match: RuleMatch | None) -> dict[str, Any]:
     spans = match.spans if match else ()
     return {
-        "query": query,
+        "query": query.text,
         "match": match is not None,
         "title": doc.title,
+        "language": doc.language,
         "terms": list(matched_terms(doc, match)) if match else [],
         "spans": [
             {"field": s.field, "start": s.start, "end": s.end, "text": span_text(doc, s)}
             for s in spans
         ],
+        "inflections": [
+            {"text": i.text, "word": i.word, "language": i.language, "reason": i.reason}
+            for i in (inflections(query, doc, match) if match else [])
+        ],
     }
 
 
-def _show(doc: Document, match: RuleMatch | None) -> None:
+def explain_lines(query: Query, doc: Document, match: RuleMatch) -> list[str]:
+    """One line per inflected form a `word~` found: the form, the rule word, why."""
+    return [item.describe() for item in inflections(query, doc, match)]
+
+
+def _language_line(doc: Document) -> str:
+    if doc.language is None:
+        return "language: unknown (Latin-script words stemmed as English, Cyrillic as Russian)"
+    known = LANGUAGES.get(doc.language)
+    if known is None:
+        return f"language: {doc.language} (no stemmer: word~ stems only English and Russian)"
+    return f"language: {doc.language} ({known.name})"
+
+
+def _show(query: Query, doc: Document, match: RuleMatch | None) -> None:
     out = ui.stdout()
     if match is None:
         out.print("no match")
@@ -240,6 +295,11 @@ def _show(doc: Document, match: RuleMatch | None) -> None:
     mark = ui.highlighter(ui.styled(out))
     for field, snippet in snippet_lines(doc, match.spans, mark):
         out.print(ui.marked(f"{field}: {snippet}"))
+    explained = explain_lines(query, doc, match)
+    if explained:
+        out.print(_language_line(doc))
+        for line in explained:
+            out.print(f"inflected: {line}")
 
 
 def snippet_lines(
@@ -300,7 +360,13 @@ def _batch(rules_file: Path, articles_file: Path) -> None:
     rules = _load_rules(rules_file)
     with ui.Progress(None, "matching") as progress:
         for number, article in _articles(articles_file):
-            doc = Document(str(article.get("title") or ""), "", str(article.get("text") or ""))
+            title, text = str(article.get("title") or ""), str(article.get("text") or "")
+            declared = article.get("language")
+            language = resolve_language(
+                declared=declared if isinstance(declared, str) else None,
+                text=f"{title}\n{text}",
+            )
+            doc = Document(title, "", text, language)
             matched = [m.rule_id for m in rules.match(doc, spans=False)]
             ui.emit_json({"id": article.get("id", number), "rules": matched})
             progress.advance()

@@ -44,7 +44,7 @@ def command(tag: str | None, as_json: bool, config_path: Path | None) -> None:
             "no targets" + (f" tagged {tag!r}" if tag else "") + " in apprise.yml",
             hint=f"tags in use: {', '.join(tags)}"
             if tag and tags
-            else "add a target to apprise.yml (see README: apprise.yml)",
+            else "add a target to apprise.yml (see the configuration reference, apprise.yml)",
             code=1,
         )
     start = _SAMPLE_BODY.index("S-300")

@@ -1,13 +1,12 @@
-"""`wirewatch run`: worker and beat in one process group."""
+"""`wirewatch run`: workers and beat (and Redis) as children, stopped in order."""
 
 from __future__ import annotations
-
-import logging
 
 import click
 
 from worker.cli.init import init_hint
 from worker.cli.ui import Failure
+from worker.service import logs
 from worker.service.runtime import config_dir, data_dir
 from worker.service.supervisor import run
 
@@ -27,11 +26,18 @@ __all__ = ["command"]
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
-def command(concurrency: int, loglevel: str) -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also print Celery's banners, its warnings and a line per task.",
+)
+def command(concurrency: int, loglevel: str, verbose: bool) -> None:
     """Run the worker and beat (and an embedded Redis when REDIS_URL is unset).
 
     Polls every source right away, then each at its interval; matches new
-    articles against the rules and sends the alerts. The embedded Redis
+    articles against the rules and sends the alerts. Prints what it runs
+    on, then one line per event: a poll's summary, an alert sent, an error. The embedded Redis
     keeps its data in WIREWATCH_DATA (default ./data), where `status`,
     `alerts` and `backtest` find it, also after the run stopped. Ctrl-C or
     SIGTERM stops everything cleanly.
@@ -46,10 +52,7 @@ def command(concurrency: int, loglevel: str) -> None:
     if not config.is_dir():
         raise Failure(f"no config folder at {config}", hint=init_hint(config))
     loglevel = loglevel.upper()
-    # force: the group set a quiet handler for the short commands.
-    logging.basicConfig(
-        level=loglevel,
-        format="[%(asctime)s: %(levelname)s/%(name)s] %(message)s",
-        force=True,
+    logs.configure(loglevel, loud=verbose)
+    raise SystemExit(
+        run(config, data_dir(), loglevel=loglevel, concurrency=concurrency, verbose=verbose)
     )
-    raise SystemExit(run(config, data_dir(), loglevel=loglevel, concurrency=concurrency))

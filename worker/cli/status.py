@@ -28,7 +28,7 @@ def command(as_json: bool, config_path: Path | None) -> None:
 
     Reads the state of the worker: REDIS_URL's, a live `wirewatch run`'s,
     or the one a stopped `wirewatch run` left in WIREWATCH_DATA. With
-    --json, one object: config_error, sources (id, last_poll, result, items,
+    --json, one object: config_error, sources (id, name, last_poll, result, items,
     new, next_due, errors, health, health_detail, last_error, problem,
     fallbacks, last_fallback: entries matched on the feed's text and why; times
     in Unix seconds), queue, articles_queue, outbox, undelivered, set_aside
@@ -63,6 +63,7 @@ def _report(store: Store, config_path: Path | None) -> dict[str, Any]:
         sources.append(
             {
                 "id": source.id,
+                "name": config.source_name(source.id, state.title),
                 "last_poll": state.last_poll,
                 "result": state.last_result,
                 "items": state.items,
@@ -108,7 +109,7 @@ def _print(report: dict[str, Any], now: float) -> None:
         out.print()
     table = ui.new_table(
         out,
-        "source", "health", "last poll", "result", "items", "new", "next due", "errors",
+        "source", "name", "health", "last poll", "result", "items", "new", "next due", "errors",
         right=("items", "new", "errors"),
     )  # fmt: skip
     notes: list[Text] = []
@@ -117,8 +118,8 @@ def _print(report: dict[str, Any], now: float) -> None:
         style = "red" if s["errors"] or unhealthy else ""
         next_due = "due" if s["next_due"] <= now else ago(s["next_due"], now)
         table.add_row(
-            s["id"], s["health"] or "-", ago(s["last_poll"], now), s["result"] or "-",
-            str(s["items"]), str(s["new"]), next_due, str(s["errors"]),
+            s["id"], ui.plain(s["name"]), s["health"] or "-", ago(s["last_poll"], now),
+            s["result"] or "-", str(s["items"]), str(s["new"]), next_due, str(s["errors"]),
             style=style,
         )  # fmt: skip
         if s["errors"] and s["last_error"]:

@@ -297,6 +297,13 @@ class BasicAuth(_Model):
     """The password (`${NAME}` is filled from the environment)."""
 
 
+def _iso_639_1(value: str) -> str:
+    code = value.strip().lower()
+    if not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise _error(f"{value!r} is not an ISO 639-1 language code such as en, ru or de")
+    return code
+
+
 class Source(_Model):
     """One news source to poll."""
 
@@ -321,8 +328,9 @@ class Source(_Model):
     select: Selectors | None = Field(default=None, validate_default=True)
     """CSS selectors that find the entries of a listing page; required with
     `type: html`, refused otherwise."""
-    name: NonEmptyStr = ""  # replaced by the id when not given; see _fill_defaults
-    """Shown in alerts, digests, `status` and `alerts`."""
+    name: NonEmptyStr | None = None  # None: see Config.source_name
+    """Shown in alerts, digests, `status` and `alerts`; unset: the feed's or
+    page's own title, once a poll has read it, else the id."""
     robots: bool = True
     """Honour the site's robots.txt."""
     max_age: MaxAge | None = None  # None: settings.yaml's max_age; see Config.max_age
@@ -379,6 +387,11 @@ class Source(_Model):
         self._secrets = Secrets(frozenset(filled))
         return self
 
+    language: Annotated[str, AfterValidator(_iso_639_1)] | None = None
+    """The articles' language (ISO 639-1, such as `en` or `ru`), for `word~` rules,
+    when the site declares none or a wrong one; unset: declared by the page or feed,
+    else detected."""
+
     @model_validator(mode="before")
     @classmethod
     def _fill_defaults(cls, data: Any, info: ValidationInfo) -> Any:
@@ -389,8 +402,6 @@ class Source(_Model):
         if isinstance(defaults, SourceDefaults):
             for key in ("interval", "full_text", "robots", "max_age"):
                 filled.setdefault(key, getattr(defaults, key))
-        if "name" not in filled and isinstance(filled.get("id"), str):
-            filled["name"] = filled["id"]
         return filled
 
     @field_validator("max_age")
@@ -631,6 +642,14 @@ class Config:
 
     def source(self, source_id: str) -> Source | None:
         return self._by_id.get(source_id)
+
+    def source_name(self, source_id: str, title: str | None) -> str:
+        """How alerts, digests and commands name a source: its `name:`, else
+        `title` (the feed's or page's own, from the source's last poll), else its id."""
+        source = self._by_id.get(source_id)
+        if source is not None and source.name:
+            return source.name
+        return title or source_id
 
     @property
     def secrets(self) -> Secrets:

@@ -7,22 +7,37 @@
 `rules.match(doc, spans=False)` only finds which rules match, not where, for
 when nothing will be highlighted; `only=` limits matching to some rules.
 
+`word~` stems in the article's language (`Document.language`);
+`language.article_document` resolves it for an article (source setting,
+declared, detected) and `explain.inflections` says why an inflected form
+matched.
+
 `reference.reference_match` is a deliberately plain evaluator of the same
 language, kept to test the compiled matcher against.
 """
 
 from worker.match.compile import RuleSet, compile_rules, match_query
 from worker.match.document import FIELDS, Document, matched_terms, span_text
+from worker.match.explain import Inflection, inflections
+from worker.match.language import article_document, detect_language, resolve_language
 from worker.match.query import Query, parse_query
+from worker.match.stem import LANGUAGES, article_language
 
 __all__ = [
     "FIELDS",
+    "LANGUAGES",
     "Document",
+    "Inflection",
     "Query",
     "RuleSet",
+    "article_document",
+    "article_language",
     "compile_rules",
+    "detect_language",
+    "inflections",
     "match_query",
     "matched_terms",
     "parse_query",
+    "resolve_language",
     "span_text",
 ]

@@ -20,6 +20,12 @@ is tested as set operations on the terms that occurred; others walk their
 tree. Where terms occurred is only worked out where a test needs it (NEAR,
 words after a `word*`, accents) or when the spans of a match are asked for.
 
+`word~` terms: the article's distinct words are stemmed once (memoized per
+word and language) and looked up, with their folded forms, in tables of the
+rule words' stems and inflected forms for that language: again set
+operations, whatever the number of rules. A phrase with a `word~` is
+checked word by word where its first `word~` occurred.
+
 Spans: each term a matched rule shows is searched for in the field's text
 itself, once per article (a byte search for a word, a regex for the others),
 which costs far less than locating every token of a 5 KB body; token
@@ -29,7 +35,6 @@ fold to ASCII.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
@@ -50,6 +55,8 @@ from worker.match.evaluate import (
     NotNode,
     OrNode,
     RegexNode,
+    StemNode,
+    StemTermNode,
     TermNode,
     WordNode,
     as_positional,
@@ -58,6 +65,8 @@ from worker.match.evaluate import (
 from worker.match.evaluate import Node as CompiledNode
 from worker.match.normalize import FieldText, token_indexes
 from worker.match.query import And, Near, Node, Not, Or, Query, Regex, Term, Word, parse_query
+from worker.match.regex import compile_regex
+from worker.match.stem import StemIndex, article_language
 from worker.models import RuleMatch, Span
 
 __all__ = ["RuleSet", "compile_rules", "match_query"]
@@ -102,7 +111,7 @@ class _Exact:
 
 def _plain_clauses(node: CompiledNode) -> Clauses | None:
     """The node as AND of ORs of terms, exactly; None if it is more (NOT, NEAR, fields, regex)."""
-    if isinstance(node, WordNode | TermNode):
+    if isinstance(node, WordNode | TermNode | StemNode):
         return (frozenset((node.key,)),) if node.fields == ALL_FIELDS else None
     if isinstance(node, AndNode):
         parts = [_plain_clauses(operand) for operand in node.operands]
@@ -140,8 +149,10 @@ class _Rule:
 
 def _required(node: CompiledNode) -> Clauses | None:
     """Necessary conditions on term occurrence, as AND of ORs of term ids."""
-    if isinstance(node, WordNode | TermNode):
+    if isinstance(node, WordNode | TermNode | StemNode):
         return (frozenset((node.key,)),)
+    if isinstance(node, StemTermNode):
+        return (frozenset((node.anchor[1],)),)
     if isinstance(node, AndNode | NearNode):
         operands = node.operands if isinstance(node, AndNode) else (node.left, node.right)
         found = [c for c in map(_required, operands) if c is not None]
@@ -218,6 +229,8 @@ class _Compiler:
     def __init__(self) -> None:
         self.terms: dict[tuple[Word, ...], KeyEntry] = {}
         self.words: set[str] = set()  # single plain words: found by set intersection
+        self.stems: dict[tuple[str, str], None] = {}  # `word~` words (form, token), in order
+        self.stem_terms: dict[tuple[Word, ...], int] = {}  # phrases with a `word~`
         # Every term in every field scope, once: what a match's spans are cached by.
         self.leaves: dict[tuple[str | int, int], Leaf] = {}
         self.keys: dict[str, list[KeyEntry]] = {}  # everything else: the automaton
@@ -250,6 +263,8 @@ class _Compiler:
         return self.node(node.operand, fields & scope, near)
 
     def term(self, words: tuple[Word, ...], fields: int, near: bool) -> Leaf:
+        if any(word.stem for word in words):
+            return self.stem_term(words, fields)
         only = words[0]
         if len(words) == 1 and not only.prefix and not only.accents:
             self.words.add(only.text)
@@ -274,9 +289,32 @@ class _Compiler:
             self.leaves[term.term_id, fields] = leaf
         return leaf
 
+    def stem_term(self, words: tuple[Word, ...], fields: int) -> Leaf:
+        indexes = tuple(i for i in range(len(FIELDS)) if fields >> i & 1)
+        for word in words:
+            if word.stem:
+                self.stems.setdefault((word.form, word.text), None)
+        if len(words) == 1:
+            key = "~" + words[0].form
+            leaf = self.leaves.get((key, fields))
+            if leaf is None:
+                leaf = StemNode(len(self.leaves), key, fields, indexes)
+                self.leaves[key, fields] = leaf
+            return leaf
+        term_id = self.stem_terms.setdefault(words, len(self.stem_terms))
+        leaf = self.leaves.get((-1 - term_id, fields))
+        if leaf is None:
+            specs = tuple(
+                (w.text, w.prefix, frozenset(w.accents), "~" + w.form if w.stem else None)
+                for w in words
+            )
+            leaf = StemTermNode(len(self.leaves), term_id, specs, fields, indexes)
+            self.leaves[-1 - term_id, fields] = leaf
+        return leaf
+
     def regex(self, pattern: str, fields: int) -> RegexNode:
         regex_id = self.regex_ids.setdefault((pattern, fields), len(self.regex_ids))
-        return RegexNode(regex_id, re.compile(pattern, re.IGNORECASE), fields)
+        return RegexNode(regex_id, compile_regex(pattern), fields)
 
     def automaton(self) -> ahocorasick.Automaton | None:
         if not self.keys:
@@ -319,6 +357,7 @@ class RuleSet:
         "_automaton",
         "_rules",
         "_scanned",
+        "_stems",
         "_triggers",
         "_words",
         "rule_ids",
@@ -330,7 +369,12 @@ class RuleSet:
         self._automaton = compiler.automaton()
         self._scanned = frozenset(compiler.scanned)
         self._words = frozenset(compiler.words)
-        keys: list[TermKey] = [*compiler.words, *(term.term_id for term in compiler.terms.values())]
+        self._stems = StemIndex(compiler.stems)
+        keys: list[TermKey] = [
+            *compiler.words,
+            *(term.term_id for term in compiler.terms.values()),
+            *("~" + form for form, _ in compiler.stems),
+        ]
         self._triggers = _triggers(rules, keys)
         self._always = tuple(index for index, rule in enumerate(rules) if rule.clauses is None)
 
@@ -379,16 +423,24 @@ class RuleSet:
 
     def _scan(self, doc: Document) -> ArticleState:
         fields = [FieldText(doc.title), FieldText(doc.summary), FieldText(doc.body)]
-        state = ArticleState(fields, self._scanned)
+        stems = self._stems
+        state = ArticleState(
+            fields, self._scanned, language=article_language(doc.language), stems=stems
+        )
         words = self._words
         for index, field in enumerate(fields):
             if field.tokens:
                 state.field_words[index] = words.intersection(field.tokens)
                 if self._automaton is not None:
                     self._scan_keys(state, index, field)
+                if stems:
+                    state.field_stems[index] = state.scan_stems(index)
         state.all_words = frozenset().union(*state.field_words)
         found: set[TermKey] = set(state.all_words)
         found.update(state.present)
+        if stems:
+            state.all_stems = frozenset().union(*state.field_stems)
+            found.update(state.all_stems)
         state.found = found
         return state
 

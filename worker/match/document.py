@@ -14,15 +14,22 @@ FIELDS: tuple[Field, ...] = ("title", "summary", "body")
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """The text of one article, field by field."""
+    """The text of one article, field by field, and its language.
+
+    `language` (ISO 639-1, as declared by the page or feed, set for the
+    source, or detected) decides how `word~` stems the article's words;
+    None: Latin-script words are English, Cyrillic ones Russian.
+    """
 
     title: str
     summary: str = ""
     body: str = ""
+    language: str | None = None
 
     @classmethod
-    def from_article(cls, article: Article) -> Document:
-        return cls(article.title, article.summary, article.body)
+    def from_article(cls, article: Article, language: str | None = None) -> Document:
+        """The article's document; `language` overrides the article's own."""
+        return cls(article.title, article.summary, article.body, language or article.language)
 
     def field(self, name: Field) -> str:
         text: str = getattr(self, name)

@@ -7,13 +7,15 @@ words and field scopes pushed down to the leaves; `RuleSet.match` fills an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import compress
 from typing import Protocol
 
 from worker.match.document import FIELDS
 from worker.match.normalize import FieldText, TermWords
+from worker.match.regex import Pattern
+from worker.match.stem import StemIndex, script_of, stem_keys, word_language
 from worker.models import Span
 
 __all__ = [
@@ -30,6 +32,9 @@ __all__ = [
     "OrNode",
     "Positional",
     "RegexNode",
+    "StemNode",
+    "StemTermNode",
+    "StemWordSpec",
     "TermNode",
     "WordNode",
     "as_positional",
@@ -63,19 +68,44 @@ class ArticleState:
     __slots__ = (
         "_leaf_spans",
         "_span_objects",
+        "_stem_hits",
+        "_stem_occurrences",
+        "_stem_tokens",
         "_word_occurrences",
+        "all_stems",
         "all_words",
+        "field_stems",
         "field_words",
         "fields",
         "found",
+        "language",
         "located",
         "present",
         "regex_matches",
         "scanned",
+        "stems",
     )
 
-    def __init__(self, fields: list[FieldText], scanned: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self,
+        fields: list[FieldText],
+        scanned: frozenset[int] = frozenset(),
+        *,
+        language: str | None = None,
+        stems: StemIndex | None = None,
+    ) -> None:
         self.fields = fields
+        # `word~` terms: the article's language (a key of stem.LANGUAGES),
+        # the rule set's index of them, and which (by key, `~form`) occurred.
+        self.language = language
+        self.stems = stems
+        self.field_stems: list[frozenset[str]] = [frozenset() for _ in fields]
+        self.all_stems: frozenset[str] = frozenset()
+        # Per field: each word form that is an inflection of some `word~`, with their keys.
+        self._stem_hits: dict[int, dict[str, tuple[str, ...]]] = {}
+        self._stem_occurrences: dict[tuple[str, int], list[int]] = {}
+        # Per field not written in ASCII: each word form's token.
+        self._stem_tokens: dict[int, dict[str, str]] = {}
         # Single-word terms: the rule words found in each field, and in any.
         self.field_words: list[frozenset[str]] = [frozenset() for _ in fields]
         self.all_words: frozenset[str] = frozenset()
@@ -119,6 +149,122 @@ class ArticleState:
             self._word_occurrences[word] = found
         return found
 
+    def scan_stems(self, index: int) -> frozenset[str]:
+        """The `word~` terms found in field `index` (needs `stems`), remembered."""
+        assert self.stems is not None
+        field = self.fields[index]
+        forms = field.forms()
+        hits: dict[str, tuple[str, ...]] = {}
+        latin = field.is_latin()
+        distinct = list(set(forms))
+        if latin:  # every word is its own token, and Latin
+            groups = {word_language("Latin", self.language): distinct}
+            token_of: dict[str, str] = {}
+        else:
+            token_of = dict(zip(forms, field.tokens, strict=True))
+            # Most words of such text are in its own script, some in Latin.
+            ascii_forms = list(filter(str.isascii, distinct))
+            groups = {word_language("Latin", self.language): ascii_forms}
+            if len(ascii_forms) < len(distinct):
+                rest = list(set(distinct).difference(ascii_forms))
+                by_first = {
+                    char: word_language(script_of(char), self.language)
+                    for char in {form[0] for form in rest}
+                }
+                if len(set(by_first.values())) == 1:  # one script, or one language for all
+                    language = next(iter(by_first.values()))
+                    groups[language] = groups.get(language, []) + rest
+                else:
+                    for form in rest:
+                        groups.setdefault(by_first[form[0]], []).append(form)
+        for language, words in groups.items():
+            tables = self.stems.tables(language)
+            by_stem, by_form = tables.by_stem, tables.by_form
+            # Keep the (few) words that hit, found by set operations in C.
+            # The few words that hit are picked out in C (compress), not in a loop.
+            if language is not None:
+                stems = stem_keys(words, language)
+                common = tables.stems.intersection(stems)
+                if common:
+                    picked = list(map(common.__contains__, stems))
+                    hits.update(
+                        zip(
+                            compress(words, picked),
+                            map(by_stem.__getitem__, compress(stems, picked)),
+                            strict=True,
+                        )
+                    )
+            folded = words if latin else list(map(token_of.__getitem__, words))
+            common = tables.forms.intersection(folded)
+            if common:
+                picked = list(map(common.__contains__, folded))
+                for word, text in zip(
+                    compress(words, picked), compress(folded, picked), strict=True
+                ):
+                    keys = by_form[text]
+                    hits[word] = tuple(dict.fromkeys((*hits.get(word, ()), *keys)))
+        self._stem_hits[index] = hits
+        self._stem_tokens[index] = token_of
+        return frozenset(key for keys in hits.values() for key in keys)
+
+    def stem_keys_at(self, index: int, position: int) -> tuple[str, ...]:
+        """The `word~` terms the token at `position` of field `index` is a form of."""
+        hits = self._stem_hits.get(index)
+        return hits.get(self.fields[index].forms()[position], ()) if hits else ()
+
+    def stem_tokens(self, key: str, index: int) -> list[str] | None:
+        """The tokens of field `index` that are forms of the `word~` term `key`,
+        if every occurrence of each is (so that they can be searched for as
+        words); None when a token is also written in a form that is not (a
+        Latin `Irana` beside a Cyrillic `Ирана`, say)."""
+        hits = self._stem_hits.get(index, {})
+        found = [form for form, keys in hits.items() if key in keys]
+        token_of = self._stem_tokens.get(index)
+        if not token_of:  # Latin field: forms are the tokens
+            return found
+        tokens = {token_of[form] for form in found}
+        for form, token in token_of.items():
+            if token in tokens and key not in hits.get(form, ()):
+                return None
+        return sorted(tokens)
+
+    def stem_positions(self, key: str, index: int) -> list[int]:
+        """Token indexes in field `index` where the `word~` term `key` occurs."""
+        found = self._stem_occurrences.get((key, index))
+        if found is None:
+            field = self.fields[index]
+            tokens = self.stem_tokens(key, index)
+            if tokens is not None:
+                found = sorted(i for token in tokens for i in field.find_key(f" {token} "))
+            else:
+                hits = self._stem_hits.get(index, {})
+                found = [
+                    position
+                    for position, form in enumerate(field.forms())
+                    if key in hits.get(form, ())
+                ]
+            self._stem_occurrences[key, index] = found
+        return found
+
+    def _stem_spans(self, node: StemNode) -> list[CharSpan]:
+        # Searched for in the text itself where the tokens say it all.
+        found: list[CharSpan] = []
+        for index in node.field_indexes:
+            if node.key not in self.field_stems[index]:
+                continue
+            field = self.fields[index]
+            tokens = self.stem_tokens(node.key, index)
+            direct = None
+            if tokens is not None:
+                spans = [field.word_spans(token) for token in tokens]
+                if None not in spans:
+                    direct = sorted(span for each in spans if each for span in each)
+            if direct is None:
+                found += [self.char_span(index, i, i) for i in self.stem_positions(node.key, index)]
+            else:
+                found += [(index, start, end) for start, end in direct]
+        return found
+
     def char_span(self, field: int, first: int, last: int) -> CharSpan:
         start, end = self.fields[field].span(first, last)
         return field, start, end
@@ -148,7 +294,14 @@ class ArticleState:
 
     def _leaf(self, leaf: Leaf) -> tuple[list[CharSpan], tuple[Span, ...]]:
         # Found field by field, each from its start: already in reading order.
-        found = self._word_spans(leaf) if isinstance(leaf, WordNode) else self._term_spans(leaf)
+        if isinstance(leaf, WordNode):
+            found = self._word_spans(leaf)
+        elif isinstance(leaf, TermNode):
+            found = self._term_spans(leaf)
+        elif isinstance(leaf, StemNode):
+            found = self._stem_spans(leaf)
+        else:
+            found = [self.char_span(f, i, j) for f, i, j in leaf.occurrences(self)]
         cached = self._leaf_spans[leaf.slot] = (found, self._span_tuple(found))
         return cached
 
@@ -270,9 +423,107 @@ class TermNode:
 
 
 @dataclass(frozen=True, slots=True)
+class StemNode:
+    """A single `word~`, found through the article's stems and word forms."""
+
+    slot: int  # numbered with the other leaves
+    key: str  # `~` and the rule word's form
+    fields: int  # bit mask
+    field_indexes: tuple[int, ...]
+
+    def occurrences(self, state: ArticleState) -> list[Occurrence]:
+        return [
+            (index, position, position)
+            for index in self.field_indexes
+            if self.key in state.field_stems[index]
+            for position in state.stem_positions(self.key, index)
+        ]
+
+    def test(self, state: ArticleState) -> bool:
+        if self.fields == ALL_FIELDS:
+            return self.key in state.all_stems
+        return any(self.key in state.field_stems[index] for index in self.field_indexes)
+
+    def positions(self, state: ArticleState) -> list[Position]:
+        return [(f, i, j, ((i, j),)) for f, i, j in self.occurrences(state)]
+
+    def collect(self, state: ArticleState, out: set[CharSpan]) -> None:
+        out.update(state.leaf_spans(self))
+
+
+# One word of a phrase with a `word~` in it: text, prefix, accents, and the
+# key of the `word~` term it is (None for the other words).
+StemWordSpec = tuple[str, bool, frozenset[tuple[int, str]], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class StemTermNode:
+    """A phrase or compound with a `word~` in it, checked word by word where
+    its first `word~` occurred (which the rule set finds like a single one)."""
+
+    slot: int
+    term_id: int  # its own numbering, for the occurrences cache
+    words: tuple[StemWordSpec, ...]
+    fields: int
+    field_indexes: tuple[int, ...]
+
+    @property
+    def anchor(self) -> tuple[int, str]:
+        """The first `word~`: its offset in the phrase and its key."""
+        for offset, (_, _, _, key) in enumerate(self.words):
+            if key is not None:
+                return offset, key
+        raise AssertionError("a stem term has a word~")  # pragma: no cover
+
+    def occurrences(self, state: ArticleState) -> list[Occurrence]:
+        cached = state.located.get(-1 - self.term_id)
+        if cached is not None:
+            return cached
+        found: list[Occurrence] = []
+        offset, key = self.anchor
+        last = len(self.words) - 1
+        for index in self.field_indexes:
+            if key not in state.field_stems[index]:
+                continue
+            field = state.fields[index]
+            for position in state.stem_positions(key, index):
+                first = position - offset
+                inside = first >= 0 and first + last < len(field.tokens)
+                if inside and self._holds(state, index, first):
+                    found.append((index, first, first + last))
+        state.located[-1 - self.term_id] = found
+        return found
+
+    def _holds(self, state: ArticleState, index: int, first: int) -> bool:
+        field = state.fields[index]
+        tokens = field.tokens
+        for offset, (text, prefix, accents, key) in enumerate(self.words):
+            position = first + offset
+            token = tokens[position]
+            if key is not None:
+                if key not in state.stem_keys_at(index, position):
+                    return False
+                continue
+            if not (token.startswith(text) if prefix else token == text):
+                return False
+            if accents and not accents.issubset(field.accents(position)):
+                return False
+        return True
+
+    def test(self, state: ArticleState) -> bool:
+        return bool(self.occurrences(state))
+
+    def positions(self, state: ArticleState) -> list[Position]:
+        return [(f, i, j, ((i, j),)) for f, i, j in self.occurrences(state)]
+
+    def collect(self, state: ArticleState, out: set[CharSpan]) -> None:
+        out.update(state.leaf_spans(self))
+
+
+@dataclass(frozen=True, slots=True)
 class RegexNode:
     regex_id: int
-    pattern: re.Pattern[str]
+    pattern: Pattern
     fields: int
 
     def matches(self, state: ArticleState) -> list[CharSpan]:
@@ -372,7 +623,8 @@ class NearNode:
             out.update(state.char_span(field, i, j) for i, j in parts)
 
 
-Leaf = WordNode | TermNode
+Leaf = WordNode | TermNode | StemNode | StemTermNode
+_LEAVES = (WordNode, TermNode, StemNode, StemTermNode)
 
 
 def highlights(root: Node) -> tuple[Leaf, ...] | None:
@@ -382,7 +634,7 @@ def highlights(root: Node) -> tuple[Leaf, ...] | None:
     `collect` takes every operand of a true AND and the true operands of an
     OR; with no AND below an OR, that is every term that occurred outside NOT.
     """
-    if isinstance(root, WordNode | TermNode):
+    if isinstance(root, _LEAVES):
         return (root,)
     if isinstance(root, NotNode):
         return ()
@@ -400,6 +652,6 @@ def highlights(root: Node) -> tuple[Leaf, ...] | None:
 
 
 def as_positional(node: Node) -> Positional:
-    if isinstance(node, WordNode | TermNode | OrNode | NearNode):
+    if isinstance(node, (*_LEAVES, OrNode, NearNode)):
         return node
     raise TypeError(f"not a NEAR operand: {node!r}")  # the parser rules this out

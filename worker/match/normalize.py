@@ -37,6 +37,7 @@ __all__ = [
     "normalize_text",
     "token_indexes",
     "tokenize",
+    "word_form",
 ]
 
 # Scripts written without spaces between words: matched by substring, which we
@@ -180,6 +181,40 @@ def _clusters(text: str) -> list[str]:
     return clusters
 
 
+def _simple_letters() -> dict[str, str]:
+    """Cyrillic and Greek letters that fold on their own, with no accent to keep:
+    a run made only of them folds letter by letter through this table, as the
+    general path would fold it (Russian news is made of such runs)."""
+    table: dict[str, str] = {}
+    for low, high in ((0x0391, 0x03C9), (0x0400, 0x045F)):
+        for code in range(low, high + 1):
+            char = chr(code)
+            if unicodedata.category(char)[0] != "L":
+                continue
+            folded, accents = fold_unit(char)
+            if not accents:
+                table[char] = folded
+    return table
+
+
+_SIMPLE = _simple_letters()
+# Folds a word of ASCII and _SIMPLE letters as fold_text does (others stay as they are).
+_SIMPLE_TABLE: dict[int, str] = {
+    **{ord(c): c.lower() for c in map(chr, range(65, 91))},
+    **{ord(c): f for c, f in _SIMPLE.items()},
+}
+
+
+def _fold_simple(run: str) -> tuple[str, tuple[int, ...] | None, tuple[int, ...] | None, Accents]:
+    parts = list(map(_SIMPLE.__getitem__, run))
+    folded = "".join(parts)
+    if len(folded) == len(run) and all(parts):
+        return folded, None, None, ()
+    starts = tuple(i for i, part in enumerate(parts) for _ in part)
+    ends = tuple(i + 1 for i, part in enumerate(parts) for _ in part)
+    return folded, starts, ends, ()
+
+
 @lru_cache(maxsize=1 << 14)
 def _fold_run(run: str) -> tuple[str, tuple[int, ...] | None, tuple[int, ...] | None, Accents]:
     """Fold a run of text; per folded char, the original start and end offsets.
@@ -187,6 +222,8 @@ def _fold_run(run: str) -> tuple[str, tuple[int, ...] | None, tuple[int, ...] | 
     The offsets are None when each folded char stands for the original at
     the same offset, which is most runs and lets the caller skip a loop.
     """
+    if all(map(_SIMPLE.__contains__, run)):
+        return _fold_simple(run)
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -205,6 +242,40 @@ def _fold_run(run: str) -> tuple[str, tuple[int, ...] | None, tuple[int, ...] | 
     if starts == list(range(len(run))) and ends == list(range(1, len(run) + 1)):
         return "".join(out), None, None, tuple(accents)  # one char for one, like most runs
     return "".join(out), tuple(starts), tuple(ends), tuple(accents)
+
+
+@lru_cache(maxsize=1 << 16)
+def word_form(text: str) -> str:
+    """A word as written, as a stemmer takes it: NFKC, case-folded, NFC, no
+    invisible characters (a soft hyphen inside `sanc\u00adtions`)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if not folded.isascii():
+        folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    return unicodedata.normalize("NFC", folded)
+
+
+# Words as written: runs of letters, or of digits (what folds to one token each, mostly).
+_WORD_RE = re.compile(r"[^\W\d_]+|\d+")
+
+
+@lru_cache(maxsize=1 << 17)
+def _word_entry(word: str) -> tuple[str, str] | None:
+    """A word as written -> (its token, its `word_form`), if it folds to one token.
+
+    The form is what a token's offsets cover: without letters at either end
+    that fold to nothing (the soft sign of `Кремль`).
+    """
+    folded = word.translate(_SIMPLE_TABLE)  # Cyrillic, Greek, ASCII: one translation
+    if not folded.isascii():
+        folded = fold_text(word)
+    if len(_TOKEN_RE.findall(folded)) != 1 or not folded.isalnum():
+        return None
+    start, end = 0, len(word)
+    while start < end and not fold_unit(word[start])[0]:
+        start += 1
+    while end > start and not fold_unit(word[end - 1])[0]:
+        end -= 1
+    return folded, word_form(word[start:end])
 
 
 class NormText:
@@ -306,6 +377,52 @@ def _fold(text: str) -> tuple[str, dict[int, str], list[_Uneven]]:
         done = match.end()
     pieces.append(text[done:].lower())
     return "".join(pieces), accents, uneven
+
+
+@lru_cache(maxsize=4096)
+def _plain_unit(char: str) -> str | None:
+    """How a non-ASCII char folds when that needs no context: not a mark, no accent."""
+    if _is_mark(char):
+        return None
+    folded, accents = fold_unit(char)
+    return None if accents else folded
+
+
+_ASCII_LOWER: dict[int, str] = {ord(c): c.lower() for c in map(chr, range(65, 91))}
+_ASCII_ONES: dict[int, str] = dict.fromkeys(range(128), "\x01")
+
+
+def _fold_plain(text: str, chars: set[str]) -> tuple[str, dict[int, str]] | None:
+    """`_fold(text)[0]` by one translation, for text whose non-ASCII chars fold
+    alone and carry no accent (Cyrillic, Greek, punctuation), with the folded
+    length of each char that folding makes longer or shorter; None for other text."""
+    table = dict(_ASCII_LOWER)
+    lengths: dict[int, str] = {}  # as a char whose code is the length, see _LengthMap
+    shifted = False
+    for char in chars:  # the text's non-ASCII chars
+        folded = _plain_unit(char)
+        if folded is None:
+            return None
+        table[ord(char)] = folded
+        lengths[ord(char)] = chr(len(folded))
+        shifted = shifted or len(folded) != 1
+    return text.translate(table), (lengths if shifted else {})
+
+
+class _LengthMap:
+    """`_FoldMap` for `_fold_plain`'s text: each char's folded length, summed up."""
+
+    __slots__ = ("_ends",)
+
+    def __init__(self, text: str, lengths: dict[int, str]) -> None:
+        # Where each original char ends in the folded text: its length written
+        # as a byte by one translation, summed up, all in C.
+        sizes = text.translate({**_ASCII_ONES, **lengths}).encode("latin-1")
+        self._ends = list(accumulate(sizes))
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original offsets of the folded slice [start, end), end > start."""
+        return bisect_right(self._ends, start), bisect_right(self._ends, end - 1) + 1
 
 
 def _accents_by_token(
@@ -513,6 +630,8 @@ class FieldText:
         "_fold_map",
         "_folded",
         "_folded_accents",
+        "_forms",
+        "_lengths",
         "_norm",
         "_plain",
         "_raw",
@@ -533,12 +652,16 @@ class FieldText:
         self._cased: str | None = None
         self._folded_accents: dict[int, str] = {}  # by position in the folded text
         self._token_accents: dict[int, Accents] | None = None
-        self._fold_map: _FoldMap | None = None  # None: folding kept the offsets
+        self._fold_map: _FoldMap | _LengthMap | None = None  # None: folding kept the offsets
+        # Folded lengths of the text's chars, when _fold_map is yet to be made.
+        self._lengths: dict[int, str] | None = None
+        self._forms: list[str] | None = None
         # ASCII bytes with the same offsets as the text, when there is a fast path.
         self._raw: bytes | None = None
-        if text.isascii():
+        chars = set() if text.isascii() else _non_ascii(text)
+        if not chars:
             self._raw = text.encode("ascii")
-        elif all(map(_is_plain_separator, _non_ascii(text))):
+        elif all(map(_is_plain_separator, chars)):
             # Each non-ASCII char becomes one '?', a separator: offsets unchanged.
             self._raw = text.encode("ascii", "replace")
         # The folded text as ASCII bytes, when folding left no other script.
@@ -553,9 +676,14 @@ class FieldText:
             self._plain = b" " + lowered + b" "
         else:
             # Offsets back into the original are only worked out if asked for.
-            folded, self._folded_accents, uneven = _fold(text)
-            if uneven:
-                self._fold_map = _FoldMap(uneven)
+            fast = _fold_plain(text, chars)
+            if fast is not None:
+                folded, lengths = fast
+                self._lengths = lengths or None
+            else:
+                folded, self._folded_accents, uneven = _fold(text)
+                if uneven:
+                    self._fold_map = _FoldMap(uneven)
             if folded.isascii():
                 self._folded = folded.encode("ascii")
                 self.tokens, lowered, self._cuts = _ascii_tokens(self._folded)
@@ -563,7 +691,7 @@ class FieldText:
             else:
                 self.tokens = _TOKEN_RE.findall(folded)
         # Whether offsets in `_plain` differ from the original's.
-        self._shifted = bool(self._cuts) or self._fold_map is not None
+        self._shifted = bool(self._cuts) or self._fold_map is not None or self._lengths is not None
         # One space around every token lets the automaton find whole words.
         self.joined = f" {' '.join(self.tokens)} " if self.tokens else ""
 
@@ -592,6 +720,33 @@ class FieldText:
         self._starts = list(map(norm.starts.__getitem__, folded_starts))
         self._ends = list(map(norm.ends.__getitem__, map(sub, folded_ends, repeat(1))))
         self._accents = _accents_by_token(norm.accents, folded_starts, folded_ends)
+
+    def is_latin(self) -> bool:
+        """Whether every token is ASCII as written (so `forms()` are the tokens)."""
+        return self._raw is not None
+
+    def forms(self) -> list[str]:
+        """Each token as written (`word_form`), in the original script: what
+        `word~` stems, as Cyrillic is stemmed before it is transliterated."""
+        if self._forms is not None:
+            return self._forms
+        if self._raw is not None:
+            self._forms = self.tokens  # lower-case ASCII already
+            return self._forms
+        # Word by word as written, each folded once per process: exact when
+        # every word is one token and together they are the field's tokens.
+        entries = list(map(_word_entry, _WORD_RE.findall(self.text)))
+        if None not in entries:
+            known = [entry for entry in entries if entry is not None]
+            if [token for token, _ in known] == self.tokens:
+                self._forms = [form for _, form in known]
+                return self._forms
+        # Otherwise from each token's offsets (marks, soft hyphens, CJK).
+        self._locate()
+        text = self.text
+        pieces = map(text.__getitem__, map(slice, self._starts, self._ends))
+        self._forms = list(map(word_form, pieces))
+        return self._forms
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Original offsets covering tokens first..last (inclusive)."""
@@ -683,6 +838,8 @@ class FieldText:
                 (start - bisect_right(inserted, start), end - bisect_right(inserted, end - 1))
                 for start, end in found
             ]
+        if self._lengths is not None:
+            self._fold_map, self._lengths = _LengthMap(self.text, self._lengths), None
         if self._fold_map is not None:
             found = [self._fold_map.span(start, end) for start, end in found]
         return found

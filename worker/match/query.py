@@ -11,7 +11,9 @@ than AND as the spec asks, and NOT applying to a whole NEAR expression since
     near    := primary (NEAR/n primary)*
     primary := FIELD primary | TERM | PHRASE | REGEX | '(' or ')'
 
-Every error carries the 1-based column a user should look at.
+Every error carries the 1-based column a user should look at. Groups and
+NEAR chains nest at most MAX_DEPTH deep, so no query can exhaust the stack
+of the recursive parser or of the matcher that walks its tree.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from worker.errors import QuerySyntaxError
-from worker.match.normalize import Accents, fold_unit, tokenize
+from worker.match.normalize import Accents, fold_unit, tokenize, word_form
+from worker.match.regex import MAX_DEPTH, compile_regex
 from worker.models import Field
 
 __all__ = [
+    "MAX_DEPTH",
     "And",
     "InField",
     "Near",
@@ -50,11 +54,18 @@ _MAX_DISTANCE = 1000
 
 @dataclass(frozen=True, slots=True)
 class Word:
-    """One normalized word of a term; `prefix` for `word*`; accents the rule insists on."""
+    """One normalized word of a term; `prefix` for `word*`; accents the rule insists on.
+
+    `stem` for `word~`, which also finds inflected forms; `form` is then the
+    word as written (`word_form`), which is what gets stemmed, and accents
+    are not insisted on.
+    """
 
     text: str
     prefix: bool = False
     accents: Accents = ()
+    stem: bool = False
+    form: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,22 +228,30 @@ class _Lexer:
 
 
 def _words(text: str, column: int, query: str) -> tuple[Word, ...]:
-    """Normalize a term or phrase; `*` right after a word makes it a prefix."""
+    """Normalize a term or phrase; `*` right after a word makes it a prefix, `~` a stem."""
     tokens = tokenize(text)
     ends = {end: index for index, (_, _, end, _) in enumerate(tokens)}
-    prefixes: set[int] = set()
+    marks: dict[int, tuple[str, int]] = {}  # token index -> mark, where the word ends
     for index, char in enumerate(text):
-        if char != "*":
+        if char not in "*~":
             continue
-        if index not in ends:
-            raise QuerySyntaxError("'*' must end a word", query, column + index)
-        if index + 1 < len(text) and text[index + 1].isalnum():
-            raise QuerySyntaxError("'*' may only end a word", query, column + index)
-        prefixes.add(ends[index])
-    return tuple(
-        Word(token, index in prefixes, accents)
-        for index, (token, _, _, accents) in enumerate(tokens)
-    )
+        word_end = index
+        # Letters that fold to no letter (the soft sign, `ь` -> `'`) still end the word.
+        while word_end > 0 and word_end not in ends and text[word_end - 1].isalpha():
+            word_end -= 1
+        if word_end not in ends:
+            raise QuerySyntaxError(f"'{char}' must end a word", query, column + index)
+        if index + 1 < len(text) and (text[index + 1].isalnum() or text[index + 1] in "*~"):
+            raise QuerySyntaxError(f"'{char}' may only end a word", query, column + index)
+        marks[ends[word_end]] = (char, index)
+    words = []
+    for index, (token, start, _, accents) in enumerate(tokens):
+        mark, end = marks.get(index, ("", 0))
+        if mark == "~":
+            words.append(Word(token, stem=True, form=word_form(text[start:end])))
+        else:
+            words.append(Word(token, mark == "*", accents))
+    return tuple(words)
 
 
 def _fold_pattern(pattern: str) -> str:
@@ -248,6 +267,7 @@ class _Parser:
         self.tokens = _Lexer(query).run()
         self.position = 0
         self.scope: frozenset[Field] = ALL_FIELDS
+        self.depth = 0  # groups and NEARs around the current token
 
     # -- helpers ---------------------------------------------------------------
 
@@ -324,8 +344,11 @@ class _Parser:
     def parse_near(self) -> Node:
         left_column = self.peek().column
         left = self.parse_primary()
+        chained = 0
         while self.peek().kind == "NEAR":
             token = self.next()
+            chained += 1
+            self.check_depth(self.depth + chained, token.column)
             right_column = self.peek().column
             right = self.parse_primary()
             self.check_near_operand(left, left_column)
@@ -366,13 +389,20 @@ class _Parser:
             raise self.error("empty regular expression", token.column)
         pattern = _fold_pattern(token.text)
         try:
-            re.compile(pattern, re.IGNORECASE)
-        except re.error as exc:
-            offset = exc.pos if exc.pos is not None else 0
+            compile_regex(pattern)
+        except ValueError as exc:
+            problem = exc.args[0]
+            # Folding maps one pattern char to one (fold_unit on a letter may
+            # give more, but offsets before it are the user's).
+            offset = min(problem.offset, len(token.text) - 1)
             raise self.error(
-                f"invalid regular expression: {exc.msg}", token.column + 1 + offset
+                f"invalid regular expression: {problem.message}", token.column + 1 + offset
             ) from None
         return Regex(pattern, token.text, token.column)
+
+    def check_depth(self, depth: int, column: int) -> None:
+        if depth > MAX_DEPTH:
+            raise self.error(f"query nested deeper than {MAX_DEPTH} levels", column)
 
     def parse_field(self) -> Node:
         token = self.next()
@@ -390,7 +420,12 @@ class _Parser:
 
     def parse_group(self) -> Node:
         opening = self.next()
-        inner = self.parse_or()
+        self.check_depth(self.depth + 1, opening.column)
+        self.depth += 1
+        try:
+            inner = self.parse_or()
+        finally:
+            self.depth -= 1
         if self.peek().kind != ")":
             raise self.error("unclosed parenthesis", opening.column)
         self.next()

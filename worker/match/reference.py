@@ -6,17 +6,25 @@ the general tokenizer. Tests check the compiled matcher against it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from worker.match.document import FIELDS, Document
-from worker.match.normalize import Accents, normalize_text, tokenize
+from worker.match.normalize import Accents, normalize_text, tokenize, word_form
 from worker.match.query import And, InField, Near, Node, Not, Or, Query, Regex, Term, Word
+from worker.match.regex import compile_regex
+from worker.match.stem import (
+    article_language,
+    script_of,
+    stem_key,
+    word_forms,
+    word_language,
+)
 from worker.models import Field, RuleMatch, Span
 
 __all__ = ["reference_match"]
 
-Token = tuple[str, int, int, Accents]
+# A token, its offsets and accents, and for `word~`: its form and language.
+Token = tuple[str, int, int, Accents, str, str | None]
 Leaf = tuple[Field, int, int]  # field, first token, last token
 Hit = tuple[Field, int, int, tuple[Leaf, ...]]
 
@@ -28,9 +36,25 @@ class _Result:
 
 
 def _word_matches(word: Word, token: Token) -> bool:
-    text, _, _, accents = token
+    text, _, _, accents, form, language = token
+    if word.stem:
+        # SPEC: the same stem in the text word's language, or the rule word
+        # plus one of that language's endings (the empty one included).
+        if text in word_forms(word.form, word.text, language):
+            return True
+        return language is not None and stem_key(form, language) == stem_key(word.form, language)
     same = text.startswith(word.text) if word.prefix else text == word.text
     return same and all(accent in accents for accent in word.accents)
+
+
+def _tokens(text: str, language: str | None) -> list[Token]:
+    found: list[Token] = []
+    for token, start, end, accents in tokenize(text):
+        form = word_form(text[start:end])
+        found.append(
+            (token, start, end, accents, form, word_language(script_of(form[0]), language))
+        )
+    return found
 
 
 def _term_hits(term: Term, fields: frozenset[Field], doc: dict[Field, list[Token]]) -> list[Hit]:
@@ -50,7 +74,10 @@ def _term_hits(term: Term, fields: frozenset[Field], doc: dict[Field, list[Token
 class _Evaluator:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
-        self.tokens: dict[Field, list[Token]] = {name: tokenize(doc.field(name)) for name in FIELDS}
+        language = article_language(doc.language)
+        self.tokens: dict[Field, list[Token]] = {
+            name: _tokens(doc.field(name), language) for name in FIELDS
+        }
 
     def char_span(self, leaf: Leaf) -> tuple[Field, int, int]:
         name, first, last = leaf
@@ -84,7 +111,7 @@ class _Evaluator:
 
     def regex(self, node: Regex, fields: frozenset[Field]) -> _Result:
         spans = set()
-        pattern = re.compile(node.pattern, re.IGNORECASE)
+        pattern = compile_regex(node.pattern)
         for name in fields:
             norm = normalize_text(self.doc.field(name))
             for match in pattern.finditer(norm.text):

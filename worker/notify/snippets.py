@@ -24,6 +24,9 @@ SNIPPET_CHARS = 200
 MAX_SNIPPETS = 3
 # A window may grow past SNIPPET_CHARS to take in a nearby match, up to this.
 _MERGE_LIMIT = SNIPPET_CHARS + SNIPPET_CHARS // 2
+# Words shown either side of the matches however far apart they are: a
+# snippet that starts or ends on a match reads as torn out of its sentence.
+_MIN_CONTEXT = 40
 _TEXT_FIELDS = ("summary", "body")
 _SPACE = re.compile(r"\s+")
 
@@ -90,9 +93,14 @@ def _snap_end(text: str, end: int, limit: int) -> int:
 def _window(text: str, first: tuple[int, int], last_end: int) -> tuple[int, int]:
     """About SNIPPET_CHARS of text centred on the matches from `first` to `last_end`."""
     spare = max(0, SNIPPET_CHARS - (last_end - first[0]))
-    start = max(0, first[0] - spare // 2)
-    end = min(len(text), last_end + (spare - (first[0] - start)))
+    start = max(0, first[0] - max(spare // 2, _MIN_CONTEXT))
+    end = min(len(text), last_end + max(spare - (first[0] - start), _MIN_CONTEXT))
     start = max(0, min(start, end - SNIPPET_CHARS))
+    # Never leave out just a few words at either end of the text.
+    if start <= _MIN_CONTEXT // 2:
+        start = 0
+    if len(text) - end <= _MIN_CONTEXT // 2:
+        end = len(text)
     return _snap_start(text, start, first[0]), _snap_end(text, end, last_end)
 
 

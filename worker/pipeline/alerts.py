@@ -51,7 +51,6 @@ def record_matches(
         return to_send
     near = config.settings.near_duplicate
     window = near.window.total_seconds()
-    source = config.source(article.source_id)
     with near_duplicates(article, store, threshold=near.threshold, window=window, now=now) as dupes:
         for match in matches:
             rule = rules[match.rule_id]
@@ -59,7 +58,8 @@ def record_matches(
             if original is not None:
                 # A later copy of a story this rule already alerted on: noted
                 # on the first alert ("also reported by"), not alerted again.
-                name = source.name if source else article.source_id
+                title = store.sources.state(article.source_id).title
+                name = config.source_name(article.source_id, title)
                 dupes.index.fold(
                     rule.id, article.id, original, article.source_id, name, fold_ttl(window)
                 )

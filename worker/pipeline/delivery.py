@@ -169,12 +169,12 @@ def _alert_content(
     article = store.archive.get(alert.article_id)
     if article is None:
         return None
-    source = config.source(alert.source_id)
+    title = store.sources.state(alert.source_id).title
     content = AlertContent(
         rule_id=alert.rule_id,
         article=article,
         spans=alert.spans,
-        source_name=source.name if source else alert.source_id,
+        source_name=config.source_name(alert.source_id, title),
         also_reported_by=tuple(store.alerts.also_reported_by(alert_key)),
     )
     return datetime.fromtimestamp(alert.created, UTC), content

@@ -1,5 +1,5 @@
 """Digests: when a digest window has passed, one delivery per target carries
-the alerts its rules collected, grouped by rule (README, "How it works")."""
+the alerts its rules collected, grouped by rule (docs/how-it-works.md, "Digests")."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Source health: tell the `admin` targets when a source starts failing, goes
-stale or loses its listing selectors, and when it recovers (README, "How it works")."""
+stale or loses its listing selectors, and when it recovers
+(docs/how-it-works.md, "Source health")."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ __all__ = ["HEALTH_FAILING_ERRORS", "HEALTH_STALE_AFTER", "watch_health"]
 
 log = logging.getLogger(__name__)
 
-# Source health (README, "How it works"): a source is "failing" after this many polls in a row
-# failed (with the backoff, about a quarter of an hour), "stale" when no poll
-# found a new item for this long (or for ten intervals, if longer).
+# Source health (docs/how-it-works.md, "Source health"): a source is
+# "failing" after this many polls in a row failed (with the backoff, about a
+# quarter of an hour), "stale" when no poll found a new item for this long (or
+# for ten intervals, if longer).
 HEALTH_FAILING_ERRORS = 5
 HEALTH_STALE_AFTER = 3 * 86400.0
 
@@ -37,12 +39,13 @@ def watch_health(
     store.sources.save(source.id, health=health, health_detail=detail)
     if health == Health.OK and state.health is None:
         return []  # a new source that works: nothing to tell
+    name = config.source_name(source.id, state.title)
     if health == Health.OK:
         title = f"wirewatch: source {source.id} recovered"
-        message = f"Source {source.name} ({source.url}) works again: {outcome.result}."
+        message = f"Source {name} ({source.url}) works again: {outcome.result}."
     else:
         title = f"wirewatch: source {source.id} is {health}"
-        message = f"Source {source.name} ({source.url}): {detail}"
+        message = f"Source {name} ({source.url}): {detail}"
     log.warning("source=%s health %s -> %s: %s", source.id, state.health, health, detail)
     keys = []
     for target in config.targets:

@@ -17,6 +17,7 @@ from worker.errors import ExtractError, FetchError
 from worker.fetch import Fetcher, FetchResult, Validators
 from worker.models import FeedEntry, ParsedFeed
 from worker.parse import canonical_url, find_feed_links, looks_like_feed, parse_feed, parse_listing
+from worker.parse.text import clean_line
 from worker.pipeline.health import watch_health
 from worker.pipeline.outcome import NewEntry, PollOutcome
 from worker.store import Store, seen_keys
@@ -34,6 +35,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SOURCE_BACKOFF = 60.0
+_TITLE_CHARS = 120
 
 
 def article_id_for(source_id: str, entry: FeedEntry, url: str | None) -> str:
@@ -161,6 +163,10 @@ def record_poll(store: Store, outcome: PollOutcome, now: float) -> None:
     if outcome.new or store.sources.state(outcome.source_id).last_new is None:
         # The staleness clock starts at the first good poll.
         fields["last_new"] = now
+    if outcome.feed is not None and outcome.feed.title:
+        # Names the source unless `name:` does (Config.source_name). It comes
+        # from the site: one line, and no longer than a name needs to be.
+        fields["title"] = clean_line(outcome.feed.title)[:_TITLE_CHARS]
     store.sources.save(
         outcome.source_id,
         last_poll=now,

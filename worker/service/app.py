@@ -6,23 +6,24 @@ Exactly-once alerts come on top of that from the outbox in `store`.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import time
 from functools import cache
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from celery import Celery
-from celery.signals import beat_init
+from celery.signals import beat_init, celeryd_init, setup_logging, worker_shutdown
 
 from worker.config import Settings, load_settings
 from worker.errors import WirewatchError
+from worker.service import logs
 from worker.service.runtime import ARTICLES_QUEUE, TICKS_QUEUE, config_dir, redis_url
 
 __all__ = ["app", "broker_url", "max_countdown", "settings_at_start", "task_lease"]
 
 log = logging.getLogger(__name__)
-# httpx logs every request at INFO; the poll and article lines already say what was fetched.
-logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @cache
@@ -53,10 +54,13 @@ def max_countdown() -> float:
 
 
 def broker_url(url: str) -> str:
-    # redis-py spells a socket path unix://, kombu redis+socket://.
-    if url.startswith("unix://"):
-        return "redis+socket://" + url.removeprefix("unix://")
-    return url
+    """REDIS_URL as kombu reads it: redis-py's `unix://PATH?db=N` is kombu's
+    `redis+socket://PATH?virtual_host=N`; any other URL is the same for both."""
+    parts = urlsplit(url)
+    if parts.scheme != "unix":
+        return url
+    query = urlencode([("virtual_host" if k == "db" else k, v) for k, v in parse_qsl(parts.query)])
+    return f"redis+socket://{parts.netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
 def _configuration() -> dict[str, Any]:
@@ -146,14 +150,42 @@ app = Celery("wirewatch", include=["worker.service.tasks"])
 app.add_defaults(_configuration)
 
 
+@celeryd_init.connect
+def _quiet_warnings(**_: Any) -> None:
+    # Sent just before the worker checks its privileges (a warning when root).
+    logs.quiet_celery_warnings()
+
+
+@setup_logging.connect
+def _logging(loglevel: int | str, **_: Any) -> None:
+    """wirewatch's one line per event, Celery's own lines only when verbose (`logs`)."""
+    logs.configure(loglevel, loud=logs.verbose())
+
+
+@worker_shutdown.connect
+def _leave(**_: Any) -> None:
+    """The worker's tasks are finished or back in the queue: its locks are free now."""
+    from worker.service.runtime import presence
+
+    presence().leave()
+
+
 @beat_init.connect
-def _poll_everything_at_start(**_: Any) -> None:
-    """Every source is polled right after start (README, "How it works").
+def _poll_everything_at_start(sender: Any = None, **_: Any) -> None:
+    """Every source is polled right after start (docs/how-it-works.md, "Scheduling").
 
     Done here, in beat before its first tick, so no tick can claim a poll
-    that the start then makes due again.
+    that the start then makes due again; and the first tick is sent now
+    rather than a whole tick interval later, when beat's schedule would.
     """
-    from worker.service.runtime import get_store
+    from worker.service.runtime import get_store, presence
 
-    if get_store().sources.mark_started(time.time()):
-        log.info("beat started: every source is due now")
+    store = get_store()
+    # Beat has no shutdown signal: a beat that stops says so as its interpreter exits.
+    atexit.register(presence().leave)
+    if store.sources.mark_started(time.time()):
+        logging.getLogger(logs.EVENTS).info("beat started: every source is due now")
+    tick = settings_at_start().tick.total_seconds()
+    (sender.app if sender is not None else app).send_task(
+        "wirewatch.tick", queue=TICKS_QUEUE, expires=max(tick, 30.0)
+    )

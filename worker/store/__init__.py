@@ -22,6 +22,7 @@ from worker.store.hosts import Hosts
 from worker.store.locks import Locks
 from worker.store.metrics import Metrics
 from worker.store.outbox import DeliveryRecord, Outbox
+from worker.store.owners import Owners
 from worker.store.seen import Seen, seen_keys
 from worker.store.sources import Sources, SourceState
 
@@ -35,25 +36,29 @@ __all__ = [
 
 
 class Store:
-    """wirewatch's Redis state, by concern; the parts share one client (and its pool)."""
+    """wirewatch's Redis state, by concern; the parts share one client (and its pool).
 
-    def __init__(self, client: redis.Redis) -> None:
+    `owner` names the process in the locks it takes (worker.store.owners).
+    """
+
+    def __init__(self, client: redis.Redis, owner: str | None = None) -> None:
         self.redis = client
-        self.sources = Sources(client)
+        self.owners = Owners(client, owner)
+        self.sources = Sources(client, self.owners)
         self.seen = Seen(client)
         self.archive = Archive(client)
         self.alerts = Alerts(client)
         self.digests = Digests(client)
         self.outbox = Outbox(client)
         self.hosts = Hosts(client)
-        self.locks = Locks(client)
+        self.locks = Locks(client, self.owners)
         self.guard = TaskGuard(client)
         self.dedup = Dedup(client)
         self.metrics = Metrics(client)
         self.config = ConfigSnapshot(client)
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
+    def from_url(cls, url: str, owner: str | None = None) -> Store:
         return cls(
             redis.Redis.from_url(
                 url,
@@ -61,5 +66,6 @@ class Store:
                 socket_timeout=30,
                 socket_connect_timeout=10,
                 health_check_interval=30,
-            )
+            ),
+            owner,
         )

@@ -6,7 +6,8 @@ readable. Each line names the class (in `worker.store`) that reads and writes th
     ww:started                string when beat last started: every source is due then  sources
     ww:started-guard          string a second beat start within a minute changes nothing sources
     ww:heartbeat              string time of the last tick                             sources
-    ww:lock:{name}            string short-lived mutual exclusion (token)              locks
+    ww:lock:{name}            string short-lived mutual exclusion ("{owner}/{token}")  locks
+    ww:alive:{owner}          string a worker or beat process that is running          owners
     ww:seen:{id}              zset   "g:<guid>" / "u:<url>" -> first seen               seen
     ww:entry:{article}        string JSON of a feed entry waiting to be processed      archive
     ww:article:{article}      string zlib JSON of the processed article (the archive)  archive
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 __all__ = [
     "ALERTS",
+    "ALIVE_PREFIX",
     "ARCHIVE",
     "CONFIG_GOOD",
     "FAILED",
@@ -49,6 +51,7 @@ __all__ = [
     "STARTED",
     "STARTED_GUARD",
     "alert",
+    "alive",
     "article",
     "attempts",
     "claim",
@@ -81,6 +84,7 @@ FAILED = f"{PREFIX}failed"
 SET_ASIDE = f"{PREFIX}set-aside"
 METRICS = f"{PREFIX}metrics"
 CONFIG_GOOD = f"{PREFIX}config:good"
+ALIVE_PREFIX = f"{PREFIX}alive:"
 
 
 def source(source_id: str) -> str:
@@ -93,6 +97,10 @@ def claim(source_id: str) -> str:
 
 def lock(name: str) -> str:
     return f"{PREFIX}lock:{name}"
+
+
+def alive(owner: str) -> str:
+    return f"{ALIVE_PREFIX}{owner}"
 
 
 def seen(source_id: str) -> str:

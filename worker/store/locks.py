@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +9,7 @@ from contextlib import contextmanager
 import redis
 
 from worker.store import keys
+from worker.store.owners import Owners
 
 __all__ = ["Locks"]
 
@@ -22,8 +22,9 @@ return 0
 
 
 class Locks:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, owners: Owners | None = None) -> None:
         self._redis = client
+        self._owners = owners or Owners(client)
         self._release = client.register_script(_RELEASE)
 
     @contextmanager
@@ -31,12 +32,13 @@ class Locks:
         """Hold `ww:lock:{name}` for the block if free (or freed within `wait`
         seconds); yields whether it was taken.
 
-        The TTL bounds how long a crashed holder can keep others out.
+        A lock whose owner process is gone (worker.store.owners) is free;
+        the TTL bounds how long any other crashed holder keeps others out.
         """
         key = keys.lock(name)
-        token = secrets.token_hex(8)
+        token = self._owners.token()
         deadline = time.monotonic() + wait
-        while not (taken := bool(self._redis.set(key, token, nx=True, px=int(ttl * 1000)))):
+        while not (taken := self._owners.take(key, token, ttl)):
             if time.monotonic() >= deadline:
                 break
             time.sleep(0.01)  # a holder's block is short: poll rather than subscribe

@@ -10,6 +10,7 @@ import redis
 from worker.models import Health
 from worker.store import keys
 from worker.store.codec import mapping
+from worker.store.owners import Owners
 
 __all__ = ["SourceState", "Sources"]
 
@@ -55,6 +56,7 @@ class SourceState:
     # fetched, parsed or extracted: how many, and the last reason.
     fallbacks: int = 0
     last_fallback: str | None = None
+    title: str | None = None  # the feed's or page's own title, as last read
 
     @classmethod
     def from_hash(cls, data: Mapping[str, str]) -> SourceState:
@@ -76,12 +78,14 @@ class SourceState:
             problem=data.get("problem") or None,
             fallbacks=int(data.get("fallbacks", 0)),
             last_fallback=data.get("last_fallback") or None,
+            title=data.get("title") or None,
         )
 
 
 class Sources:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, owners: Owners | None = None) -> None:
         self._redis = client
+        self._owners = owners or Owners(client)
         self._claim_poll = client.register_script(_CLAIM_POLL)
 
     # -- the schedule ------------------------------------------------------
@@ -105,12 +109,15 @@ class Sources:
         return float(raw) if raw else None
 
     def mark_started(self, now: float, window: float = 60.0) -> bool:
-        """Make every source due at once, as wanted right after start (README, "Scheduling").
+        """Make every source due at once, as wanted right after start
+        (docs/how-it-works.md, "Scheduling").
 
-        A second beat starting within `window` (two started by mistake, or a
-        quick restart loop) does not make them due a second time.
+        A second beat starting within `window` while the first still runs (two
+        started by mistake), or after it crashed (a quick restart loop), does
+        not make them due a second time; a beat that stopped (it left, see
+        worker.store.owners) does not keep its successor from doing so.
         """
-        if not self._redis.set(keys.STARTED_GUARD, now, nx=True, ex=int(window)):
+        if not self._owners.take(keys.STARTED_GUARD, self._owners.token(), window):
             return False
         self._redis.set(keys.STARTED, now)
         return True
