@@ -39,6 +39,7 @@ class FeedEntry:
     content: str  # plain text of the full content the feed carries, often empty
     published: datetime | None  # timezone-aware
     author: str | None = None
+    language: str | None = None  # as the feed declares it ("en-us"), for `word~`
 
 
 @dataclass(frozen=True, slots=True)

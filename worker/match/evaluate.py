@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import compress
+from itertools import chain
 from typing import Protocol
 
 from worker.match.document import FIELDS
 from worker.match.normalize import FieldText, TermWords
 from worker.match.regex import Pattern
-from worker.match.stem import StemIndex, script_of, stem_keys, word_language
+from worker.match.stem import StemIndex
 from worker.models import Span
 
 __all__ = [
@@ -104,7 +104,7 @@ class ArticleState:
         # Per field: each word form that is an inflection of some `word~`, with their keys.
         self._stem_hits: dict[int, dict[str, tuple[str, ...]]] = {}
         self._stem_occurrences: dict[tuple[str, int], list[int]] = {}
-        # Per field not written in ASCII: each word form's token.
+        # Per field not written in ASCII: each word form's token, when asked for.
         self._stem_tokens: dict[int, dict[str, str]] = {}
         # Single-word terms: the rule words found in each field, and in any.
         self.field_words: list[frozenset[str]] = [frozenset() for _ in fields]
@@ -152,60 +152,9 @@ class ArticleState:
     def scan_stems(self, index: int) -> frozenset[str]:
         """The `word~` terms found in field `index` (needs `stems`), remembered."""
         assert self.stems is not None
-        field = self.fields[index]
-        forms = field.forms()
-        hits: dict[str, tuple[str, ...]] = {}
-        latin = field.is_latin()
-        distinct = list(set(forms))
-        if latin:  # every word is its own token, and Latin
-            groups = {word_language("Latin", self.language): distinct}
-            token_of: dict[str, str] = {}
-        else:
-            token_of = dict(zip(forms, field.tokens, strict=True))
-            # Most words of such text are in its own script, some in Latin.
-            ascii_forms = list(filter(str.isascii, distinct))
-            groups = {word_language("Latin", self.language): ascii_forms}
-            if len(ascii_forms) < len(distinct):
-                rest = list(set(distinct).difference(ascii_forms))
-                by_first = {
-                    char: word_language(script_of(char), self.language)
-                    for char in {form[0] for form in rest}
-                }
-                if len(set(by_first.values())) == 1:  # one script, or one language for all
-                    language = next(iter(by_first.values()))
-                    groups[language] = groups.get(language, []) + rest
-                else:
-                    for form in rest:
-                        groups.setdefault(by_first[form[0]], []).append(form)
-        for language, words in groups.items():
-            tables = self.stems.tables(language)
-            by_stem, by_form = tables.by_stem, tables.by_form
-            # Keep the (few) words that hit, found by set operations in C.
-            # The few words that hit are picked out in C (compress), not in a loop.
-            if language is not None:
-                stems = stem_keys(words, language)
-                common = tables.stems.intersection(stems)
-                if common:
-                    picked = list(map(common.__contains__, stems))
-                    hits.update(
-                        zip(
-                            compress(words, picked),
-                            map(by_stem.__getitem__, compress(stems, picked)),
-                            strict=True,
-                        )
-                    )
-            folded = words if latin else list(map(token_of.__getitem__, words))
-            common = tables.forms.intersection(folded)
-            if common:
-                picked = list(map(common.__contains__, folded))
-                for word, text in zip(
-                    compress(words, picked), compress(folded, picked), strict=True
-                ):
-                    keys = by_form[text]
-                    hits[word] = tuple(dict.fromkeys((*hits.get(word, ()), *keys)))
+        hits = self.stems.hits(list(set(self.fields[index].forms())), self.language)
         self._stem_hits[index] = hits
-        self._stem_tokens[index] = token_of
-        return frozenset(key for keys in hits.values() for key in keys)
+        return frozenset(chain.from_iterable(hits.values()))
 
     def stem_keys_at(self, index: int, position: int) -> tuple[str, ...]:
         """The `word~` terms the token at `position` of field `index` is a form of."""
@@ -219,9 +168,13 @@ class ArticleState:
         Latin `Irana` beside a Cyrillic `Ирана`, say)."""
         hits = self._stem_hits.get(index, {})
         found = [form for form, keys in hits.items() if key in keys]
-        token_of = self._stem_tokens.get(index)
-        if not token_of:  # Latin field: forms are the tokens
+        field = self.fields[index]
+        if field.is_latin():  # forms are the tokens
             return found
+        token_of = self._stem_tokens.get(index)
+        if token_of is None:
+            token_of = dict(zip(field.forms(), field.tokens, strict=True))
+            self._stem_tokens[index] = token_of
         tokens = {token_of[form] for form in found}
         for form, token in token_of.items():
             if token in tokens and key not in hits.get(form, ()):

@@ -24,7 +24,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import accumulate, compress, pairwise, repeat
-from operator import add, sub
+from operator import add, itemgetter, sub
+from typing import cast
 
 from unidecode import unidecode
 
@@ -256,9 +257,9 @@ def word_form(text: str) -> str:
 
 # Words as written: runs of letters, or of digits (what folds to one token each, mostly).
 _WORD_RE = re.compile(r"[^\W\d_]+|\d+")
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
-@lru_cache(maxsize=1 << 17)
 def _word_entry(word: str) -> tuple[str, str] | None:
     """A word as written -> (its token, its `word_form`), if it folds to one token.
 
@@ -276,6 +277,37 @@ def _word_entry(word: str) -> tuple[str, str] | None:
     while end > start and not fold_unit(word[end - 1])[0]:
         end -= 1
     return folded, word_form(word[start:end])
+
+
+WordEntry = tuple[str, str] | None
+
+
+class _WordEntries:
+    """`_word_entry` of many words, remembered: a plain dict read by one `map`
+    costs a fifth of an lru_cache's bookkeeping per word, and an article has
+    hundreds. Shared by threads (dict operations are atomic); started again
+    when full."""
+
+    LIMIT = 1 << 17
+    _MISSING: WordEntry = ("", "")  # a value no word has: its token is never empty
+
+    def __init__(self) -> None:
+        self._known: dict[str, WordEntry] = {}
+
+    def of(self, words: list[str]) -> list[WordEntry]:
+        known = self._known
+        missing = self._MISSING
+        found = list(map(known.get, words, repeat(missing)))
+        if missing in found:
+            new = {word: _word_entry(word) for word in set(words).difference(known)}
+            if len(known) + len(new) > self.LIMIT:
+                known.clear()
+            known.update(new)
+            found = list(map(known.__getitem__, words))
+        return found
+
+
+_WORD_ENTRIES = _WordEntries()
 
 
 class NormText:
@@ -735,11 +767,11 @@ class FieldText:
             return self._forms
         # Word by word as written, each folded once per process: exact when
         # every word is one token and together they are the field's tokens.
-        entries = list(map(_word_entry, _WORD_RE.findall(self.text)))
+        entries = _WORD_ENTRIES.of(_WORD_RE.findall(self.text))
         if None not in entries:
-            known = [entry for entry in entries if entry is not None]
-            if [token for token, _ in known] == self.tokens:
-                self._forms = [form for _, form in known]
+            known = cast(list[tuple[str, str]], entries)
+            if list(map(_FIRST, known)) == self.tokens:
+                self._forms = list(map(_SECOND, known))
                 return self._forms
         # Otherwise from each token's offsets (marks, soft hyphens, CJK).
         self._locate()

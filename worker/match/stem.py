@@ -14,8 +14,11 @@ word of language L when
   `Ирану` to `иран`; `Iran` + `а` still finds `Ирана`), the empty ending
   included, so `~` always finds what the plain word finds.
 
-Stemming is memoized per (word, language): news repeats its words, so an
-article costs a few dictionary look-ups per distinct word.
+Stemming is memoized per (word, language), and a rule set remembers which
+of its `word~` terms each word form it has met is an inflection of (most
+are of none): news repeats its words, so an article costs one dictionary
+look-up per distinct word, made in C (`map`), and only words never seen
+before are stemmed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
+from typing import cast
 
 import Stemmer
 
@@ -261,12 +266,19 @@ class StemIndex:
     would cost more than the article.
     """
 
-    __slots__ = ("_by_language", "_lock", "words")
+    __slots__ = ("_by_language", "_hits", "_lock", "words")
+
+    # Word forms remembered per article language: a day's news meets a few
+    # hundred thousand; when more, the memo starts again.
+    HITS_LIMIT = 1 << 18
 
     def __init__(self, words: Iterable[tuple[str, str]]) -> None:
         # Rule words: (form as written, token), as `query.Word` has them.
         self.words = tuple(dict.fromkeys(words))
         self._by_language: dict[str | None, StemTables] = {}
+        # Per article language: word form -> the `word~` keys it is a form of
+        # (empty for most). Shared by threads: dict operations are atomic.
+        self._hits: dict[str | None, dict[str, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
@@ -280,6 +292,38 @@ class StemIndex:
                 tables = self._by_language.get(language) or self._build(language)
                 self._by_language[language] = tables
         return tables
+
+    def hits(self, forms: list[str], article: str | None) -> dict[str, tuple[str, ...]]:
+        """The distinct word `forms` of an article in language `article` that
+        are inflections of some `word~` term, each with the terms' keys."""
+        memo = self._hits.get(article)
+        if memo is None:
+            memo = self._hits.setdefault(article, {})
+        known: list[tuple[str, ...] | None] = list(map(memo.get, forms))
+        if None in known:
+            missing = [form for form, keys in zip(forms, known, strict=True) if keys is None]
+            if len(memo) + len(missing) > self.HITS_LIMIT:
+                memo.clear()
+            memo.update(self._resolve(missing, article))
+            known = list(map(memo.__getitem__, forms))
+        found = cast(list[tuple[str, ...]], known)
+        # Empty tuples (no term) are false: compress keeps the few hits, in C.
+        return dict(compress(zip(forms, found, strict=True), found))
+
+    def _resolve(self, forms: list[str], article: str | None) -> dict[str, tuple[str, ...]]:
+        """`hits` for forms not met before, by the rules (a) and (b) above."""
+        groups: dict[str | None, list[str]] = {}
+        for form in forms:
+            groups.setdefault(word_language(script_of(form[0]), article), []).append(form)
+        resolved: dict[str, tuple[str, ...]] = {}
+        for language, words in groups.items():
+            tables = self.tables(language)
+            stems = stem_keys(words, language) if language is not None else [""] * len(words)
+            for form, stem in zip(words, stems, strict=True):
+                token = form if form.isascii() else fold_word(form)
+                keys = tables.by_stem.get(stem, ()) + tables.by_form.get(token, ())
+                resolved[form] = tuple(dict.fromkeys(keys))
+        return resolved
 
     def _build(self, language: str | None) -> StemTables:
         by_stem: dict[str, list[str]] = {}

@@ -98,7 +98,8 @@ def _parse_xml(text: str, *, url: str) -> ParsedFeed:
     fast = read_feed(utf8, url=url)
     if fast is not None:
         feed, raw_entries = fast
-        entries = tuple(_entry(raw, url) for raw in raw_entries)
+        language = _language(feed)
+        entries = tuple(_entry(raw, url, language) for raw in raw_entries)
         return ParsedFeed(title=_detail_text(feed, "title") or None, entries=entries)
     return _parse_with_feedparser(utf8, url=url)
 
@@ -116,7 +117,8 @@ def _parse_with_feedparser(utf8: bytes, *, url: str) -> ParsedFeed:
         sanitize_html=False,
         resolve_relative_uris=False,
     )
-    entries = tuple(_entry(raw, url) for raw in result.entries)
+    language = _language(result.feed)
+    entries = tuple(_entry(raw, url, language) for raw in result.entries)
     feed_title = _detail_text(result.feed, "title") or None
     return ParsedFeed(title=feed_title, entries=entries, problem=_bozo(result, entries))
 
@@ -133,7 +135,12 @@ def _bozo(result: Any, entries: tuple[FeedEntry, ...]) -> str | None:
     return f"malformed feed{where}: {reason}; parsed leniently"
 
 
-def _entry(raw: Mapping[str, Any], feed_url: str) -> FeedEntry:
+def _language(feed: Mapping[str, Any]) -> str | None:
+    """The feed's declared language (`<language>`, `dc:language`, Atom's `xml:lang`)."""
+    return clean_line(str(feed.get("language") or "")) or None
+
+
+def _entry(raw: Mapping[str, Any], feed_url: str, language: str | None) -> FeedEntry:
     summary = _detail_text(raw, "summary")
     content = _content_text(raw.get("content") or [])
     title = _detail_text(raw, "title") or fallback_title(summary or content)
@@ -146,6 +153,7 @@ def _entry(raw: Mapping[str, Any], feed_url: str) -> FeedEntry:
         content=content if content != summary else "",
         published=_published(raw),
         author=_author(raw),
+        language=language,
     )
 
 

@@ -43,12 +43,13 @@ def parse_json_feed(text: str, *, url: str) -> ParsedFeed:
     if not isinstance(items, list):
         items = []
         problem = "malformed JSON Feed: `items` is not a list"
-    entries = tuple(_entry(item, base) for item in items if isinstance(item, dict))
+    language = _string(document.get("language"))
+    entries = tuple(_entry(item, base, language) for item in items if isinstance(item, dict))
     title = clean_line(_string(document.get("title"))) or None
     return ParsedFeed(title=title, entries=entries, problem=problem)
 
 
-def _entry(item: Mapping[str, Any], base: str) -> FeedEntry:
+def _entry(item: Mapping[str, Any], base: str, language: str) -> FeedEntry:
     content = html_to_text(_string(item.get("content_html"))) or tidy_text(
         _string(item.get("content_text"))
     )
@@ -63,6 +64,7 @@ def _entry(item: Mapping[str, Any], base: str) -> FeedEntry:
         content=content,
         published=_date(item.get("date_published")) or _date(item.get("date_modified")),
         author=_author(item),
+        language=clean_line(_string(item.get("language")) or language) or None,
     )
 
 

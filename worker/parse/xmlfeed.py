@@ -36,6 +36,7 @@ _CONTENT = "http://purl.org/rss/1.0/modules/content/"
 _DC = "http://purl.org/dc/elements/1.1/"
 _MEDIA = "http://search.yahoo.com/mrss/"
 _XHTML = "http://www.w3.org/1999/xhtml"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _TEXT_TYPES = frozenset({"text/plain"}) | _HTML_TYPES
@@ -131,7 +132,9 @@ def _rss(root: Any, url: str) -> tuple[Raw, list[Raw]]:
             items.append(_rss_item(child, _RSS_ITEM, url))
         elif _local(child.tag) in ("title", "entry", "item") and child.tag != "title":
             raise _Unmodelled  # dc:title, media:title... also set the feed's title
-    return _feed_title(channel, "title", "text/plain", rss=True), items
+    feed = _feed_title(channel, "title", "text/plain", rss=True)
+    _feed_language(feed, channel, ("language", f"{{{_DC}}}language"))
+    return feed, items
 
 
 def _rss1(root: Any, url: str) -> tuple[Raw, list[Raw]]:
@@ -145,7 +148,9 @@ def _rss1(root: Any, url: str) -> tuple[Raw, list[Raw]]:
         elif _local(child.tag) in ("item", "entry"):
             raise _Unmodelled
     title = f"{{{_RSS1}}}title"
-    return _feed_title(channel, title, "text/plain", rss=True), items
+    feed = _feed_title(channel, title, "text/plain", rss=True)
+    _feed_language(feed, channel, (f"{{{_DC}}}language",))
+    return feed, items
 
 
 def _rss_item(item: Any, known: dict[tuple[str, str], str], url: str) -> Raw:
@@ -213,7 +218,11 @@ def _atom(root: Any, url: str) -> tuple[Raw, list[Raw]]:
             entries.append(_atom_entry(child, url))
         elif _local(child.tag) in ("title", "entry", "item") and child.tag != f"{{{_ATOM}}}title":
             raise _Unmodelled
-    return _feed_title(root, f"{{{_ATOM}}}title", "text/plain", rss=False, atom=True), entries
+    feed = _feed_title(root, f"{{{_ATOM}}}title", "text/plain", rss=False, atom=True)
+    language = root.get(_XML_LANG)
+    if language:
+        feed["language"] = language.replace("_", "-")
+    return feed, entries
 
 
 def _atom_entry(element: Any, url: str) -> Raw:
@@ -343,6 +352,17 @@ def _feed_title(parent: Any, tag: str, default: str, *, rss: bool, atom: bool = 
                 raise _Unmodelled
             _text_field(feed, "title", titles[0], default, rss=rss)
     return feed
+
+
+def _feed_language(feed: Raw, channel: Any, tags: tuple[str, ...]) -> None:
+    """The channel's declared language, as feedparser's `feed.language` holds it."""
+    if channel.get(_XML_LANG) is not None or channel.getparent().get(_XML_LANG) is not None:
+        raise _Unmodelled  # feedparser lets xml:lang and <language> override each other
+    languages = [child for child in _elements(channel) if child.tag in tags]
+    if len(languages) > 1 or (languages and len(languages[0])):
+        raise _Unmodelled
+    if languages:
+        feed["language"] = _strip(languages[0])
 
 
 def _text_field(target: Raw, key: str, element: Any, kind: str, *, rss: bool) -> None:

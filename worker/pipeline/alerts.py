@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from worker.config import Config, Rule
-from worker.match import Document, RuleSet, compile_rules
+from worker.match import RuleSet, article_document, compile_rules
 from worker.models import Article, DeliveryKey, DeliveryKind, RuleMatch
 from worker.pipeline.dedup import fold_ttl, near_duplicates
 from worker.pipeline.delivery import targets_for
@@ -27,10 +27,17 @@ def compiled_rules(rules: Sequence[Rule], fingerprint: str) -> RuleSet:
 
 
 def match_article(article: Article, rules: Sequence[Rule], config: Config) -> list[RuleMatch]:
-    """The rules (of those given) that match the article."""
+    """The rules (of those given) that match the article.
+
+    `word~` reads the article in its language: the source's `language:`,
+    else the one its page or feed declares, else the one detected.
+    """
     wanted = {rule.id for rule in rules}
+    if not wanted:
+        return []
     ruleset = compiled_rules(config.rules, config.fingerprint)
-    document = Document(title=article.title, summary=article.summary, body=article.body)
+    source = config.source(article.source_id)
+    document = article_document(article, source.language if source is not None else None)
     return ruleset.match(document, only=wanted)
 
 

@@ -97,7 +97,7 @@ def build_article(
             body=page.text,
             published=base.published or page.published,
             author=base.author or page.author,
-            language=page.language,
+            language=page.language or base.language,
         )
     )
 
@@ -134,6 +134,7 @@ def fallback_article(article_id: str, entry: FeedEntry, source: Source) -> Artic
         body=_strip_text(entry.content, source.strip),
         published=entry.published,
         author=entry.author,
+        language=entry.language,
     )
 
 
@@ -153,6 +154,7 @@ def entry_from_json(data: dict[str, object]) -> FeedEntry:
         content=str(data.get("content") or ""),
         published=datetime.fromisoformat(str(published)) if published else None,
         author=str(data["author"]) if data.get("author") else None,
+        language=str(data["language"]) if data.get("language") else None,
     )
 
 

@@ -29,6 +29,7 @@ def _entry_data(source_id: str, entry: FeedEntry, url: str) -> dict[str, Any]:
         "content": entry.content,
         "published": entry.published.isoformat() if entry.published else None,
         "author": entry.author,
+        "language": entry.language,
     }
 
 
