@@ -184,6 +184,16 @@ def test_json_ld_graph_resolves_author_references_and_publisher() -> None:
         ("example.com", False, None),
         ("wordpress_admin", False, None),
         ("Jane Doe, John Roe", False, "Jane Doe, John Roe"),
+        # Trailing roles, degrees and agencies are no part of the name.
+        ("Jane Doe, Staff Writer", False, "Jane Doe"),
+        ("Jane Doe | Reuters", False, "Jane Doe"),
+        ("Jane Doe, PhD", False, "Jane Doe"),
+        ("BY JANE DOE", True, "JANE DOE"),
+        ("By Jane Doe and John Roe", True, "Jane Doe and John Roe"),
+        # German bylines: "Name am <date>", an author box's links, "Eingestellt von".
+        ("Greta Lindqvist am 3. Mai", True, "Greta Lindqvist"),
+        ("Greta Lindqvist Alle Artikel Kontakt", True, "Greta Lindqvist"),
+        ("Eingestellt von Greta Lindqvist", True, "Greta Lindqvist"),
     ],
 )
 def test_clean_author(raw: str, byline: bool, name: str | None) -> None:
@@ -198,6 +208,11 @@ def test_author_profile_url_falls_through_and_publisher_is_no_author() -> None:
         ("By Tom Reed, Harbour Correspondent", 2, False),
     ]
     assert choose_author(candidates, ["The Harbour Times"]) == "Tom Reed"
+
+
+def test_site_name_after_the_author_is_cut() -> None:
+    assert choose_author([("Rob Reed, Island Post", 4, False)], ["Island Post"]) == "Rob Reed"
+    assert choose_author([("Rob Reed, Ann Lee", 4, False)], ["Island Post"]) == "Rob Reed, Ann Lee"
 
 
 def test_author_agreement_outweighs_order() -> None:

@@ -18,16 +18,29 @@ __all__ = ["agreed_author", "choose_author", "clean_author"]
 
 # "By", "Written by", "Von", "Par", "Por", "Di", "Door", "Av", "Af", "Przez", "Автор:", "Author:"
 _LEAD = re.compile(
-    r"^(?:(?:written|posted|published|reported|text|story|words|photos?)\s+)?"
+    r"^(?:(?:written|posted|published|reported|text|story|words|photos?"
+    r"|eingestellt|veröffentlicht|artikel|beitrag|ein\s+beitrag)\s+)?"
     r"(?:by|von|vom|par|por|di|door|av|af|przez|от|автор|autor|auteur|author|texte?|redaktion)"
     r"\b\s*:?\s*",
     re.IGNORECASE,
 )
 # Where a byline goes on to say something else: a date, a role, a source.
 _TAIL = re.compile(
-    r"\s*(?:[|\u2022\u00b7,;]|\s[-\u2013\u2014]\s|\bon\s+\w+\s+\d|\bupdated\b|\bpublished\b|\d{1,4}[./-]\d).*$",
+    r"\s*(?:[|\u2022\u00b7,;]|\s[-\u2013\u2014]\s|\bon\s+\w+\s+\d|\bupdated\b|\bpublished\b|\d{1,4}[./-]\d"
+    # "Jane Doe am 3. Mai", an author box's "Alle Artikel", "More posts", "Kontakt".
+    r"|\s+am(?:\s|$)|\balle\s+(?:artikel|beiträge)\b|\b(?:more|all)\s+posts\b|\bkontakt\b).*$",
     re.IGNORECASE,
 )
+# A trailing role, title or agency after the name: "Jane Doe, Staff Writer",
+# "Jane Doe | Reuters" (a site's name there is cut in _accepted), "Jane Doe, PhD".
+_ROLE = re.compile(
+    r"\s*[,|]\s*(?:(?:senior|chief|staff|special|contributing|guest|freelance|news|sports?"
+    r"|political|foreign|business|science|health)\s+)*"
+    r"(?:writer|reporter|correspondent|editor|contributor|columnist|journalist|staff"
+    r"|ph\.?\s?d\.?|m\.?d\.?|reuters|ap|afp|dpa|apa|upi|bloomberg)\.?\s*$",
+    re.IGNORECASE,
+)
+_LAST_PART = re.compile(r"\s*[,|]\s*(?=[^,|]*$)")
 _URL = re.compile(r"https?://|www\.|\w{2,}\.[a-z]{2,6}(?:/|$)|\.html?\b", re.IGNORECASE)
 # "Posted on 3 May 2020 by Jane Doe": the name follows the last "by".
 _INNER_BY = re.compile(r"\b(?:by|von|vom|par|por|door|av|af)\s+(?=\w)", re.IGNORECASE)
@@ -58,6 +71,7 @@ def clean_author(raw: str, *, byline: bool = False) -> str | None:
     if not value or _URL.search(value) or value.startswith("@"):
         return None
     value = _LEAD.sub("", value).strip()
+    value = _ROLE.sub("", value)
     if byline:
         inner = list(_INNER_BY.finditer(value))
         if inner and _PREAMBLE.search(value[: inner[-1].start()]):
@@ -118,12 +132,22 @@ def _accepted(
     cleaned: list[tuple[str, int]] = []
     for raw, weight, is_org in candidates:
         name = clean_author(raw, byline=weight <= 3)
+        if name is not None:
+            name = _without_site(name, sites)
         if name is None or (_is_site(name, sites) and _compact(name) not in people):
             continue
         if is_org and any(_compact(name) in site or site in _compact(name) for site in sites):
             continue
         cleaned.append((name, weight))
     return cleaned
+
+
+def _without_site(name: str, sites: set[str]) -> str:
+    """ "Rob Picheta, CNN" is Rob Picheta when CNN is the site's name."""
+    parts = _LAST_PART.split(name)
+    if len(parts) == 2 and parts[0] and _compact(parts[1]) in sites:
+        return parts[0]
+    return name
 
 
 def _is_site(name: str, sites: set[str]) -> bool:

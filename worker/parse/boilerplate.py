@@ -29,6 +29,8 @@ _MEDIA_TAGS = ("div", "ul", "ol", "section", "figure", "aside")
 _GALLERY_TEXT_PER_IMAGE = 160
 _GALLERY_MAX_TEXT = 800
 
+# Written in lower case and matched against the paragraph lower-cased once:
+# IGNORECASE made this the costliest pattern of the whole cleanup.
 _APPEAL = re.compile(
     r"""
     ^support\ (?:the\ |our\ )?\S+(?:\ \S+){0,3}!?$             # "Support The Moscow Times!"
@@ -49,8 +51,15 @@ _APPEAL = re.compile(
     | \bhave\ a\ tip\?
     | \bfollow\ (?:us|\w+(?:\ \w+)?)\ on\ (?:twitter|facebook|instagram)\b
     """,
-    re.IGNORECASE | re.VERBOSE,
+    re.VERBOSE,
 )
+# Every alternative of _APPEAL contains one of these: most paragraphs contain
+# none, and a substring test is far cheaper than trying the pattern at every position.
+_APPEAL_WORDS = (
+    "support", "donat", "contribut", "become a", "cookie", "subscri", "members",
+    "newsletter", "delivered", "like this story", "share it with", "tell us what",
+    "have a tip", "twitter", "facebook", "instagram",
+)  # fmt: skip
 # Whole short lines that label or link rather than say something.
 _LABEL = re.compile(
     r"""
@@ -149,4 +158,8 @@ def _is_headline(paragraph: str, headlines: set[str]) -> bool:
 def _is_boilerplate(paragraph: str) -> bool:
     if len(paragraph.split()) > _MAX_WORDS:
         return False
-    return bool(_APPEAL.search(paragraph) or _LABEL.search(paragraph))
+    return _is_appeal(paragraph.lower()) or bool(_LABEL.search(paragraph))
+
+
+def _is_appeal(lowered: str) -> bool:
+    return any(word in lowered for word in _APPEAL_WORDS) and bool(_APPEAL.search(lowered))

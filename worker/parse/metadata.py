@@ -108,13 +108,18 @@ _BYLINES = (
     )
     + "]"
 )
-# Unmarked bylines: a short text that starts with "By", "Posted by", "Von", "Par"...
-_BYLINE_LEADS = ("By ", "by ", "Posted by ", "Written by ", "Von ", "Par ", "Por ", "Door ")
+# Unmarked bylines: a short text that starts with the word "By", "Posted by",
+# "Von", "Par"... The name may follow in the same text or in a child
+# (<span>By <a>Jane Doe</a></span>): normalize-space() drops the space after a
+# lone "By", so the lead is matched as the whole text, or followed by a space or colon.
+_BYLINE_LEADS = ("By", "by", "BY", "Posted by", "Written by", "Von", "Par", "Por", "Door")
+_BYLINE_LEAD_TEST = " or ".join(
+    f"$lead = '{lead}' or starts-with($lead, '{lead} ') or starts-with($lead, '{lead}:')"
+    for lead in _BYLINE_LEADS
+).replace("$lead", "normalize-space(text())")
 _BYLINES += (
     " | //*[self::p or self::span or self::div or self::li or self::small or self::em]"
-    "[string-length(normalize-space(text())) < 60]["
-    + " or ".join(f"starts-with(normalize-space(text()), '{lead}')" for lead in _BYLINE_LEADS)
-    + "]"
+    f"[string-length(normalize-space(text())) < 60][{_BYLINE_LEAD_TEST}]"
 )
 _BYLINE_SEARCH = etree.XPath(_BYLINES)
 _MAX_BYLINES = 8
