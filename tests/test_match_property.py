@@ -219,3 +219,20 @@ def test_word_forms_are_those_of_the_token_offsets(text: str) -> None:
     the form of the token's own offsets in the original text."""
     expected = [word_form(text[start:end]) for _, start, end, _ in tokenize(text)]
     assert FieldText(text).forms() == expected
+
+
+_LONG_WORDS = st.text(alphabet="жщьъёйЖЩ\u042cЪЁяю\u0445цчшaz5 —«»\u00a0", min_size=1, max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=st.lists(_LONG_WORDS, min_size=60, max_size=160), extra=st.sampled_from(["", "ß"]))
+def test_spans_of_long_folded_text_are_those_of_the_tokens(words: list[str], extra: str) -> None:
+    """Long Cyrillic text (folding lengthens and drops letters) maps spans back
+    by blocks of chars: every token, wherever in the text, keeps its offsets
+    (`ß`, outside the Cyrillic code page, takes the general way)."""
+    text = " ".join(words) + extra
+    tokens = tokenize(text)
+    field = FieldText(text)
+    for token in {token for token, _, _, _ in tokens}:
+        found = [(start, end) for other, start, end, _ in tokens if other == token]
+        assert field.word_spans(token) in (None, found)

@@ -24,8 +24,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import accumulate, compress, pairwise, repeat
-from operator import add, itemgetter, sub
-from typing import cast
+from operator import add, sub
 
 from unidecode import unidecode
 
@@ -257,7 +256,6 @@ def word_form(text: str) -> str:
 
 # Words as written: runs of letters, or of digits (what folds to one token each, mostly).
 _WORD_RE = re.compile(r"[^\W\d_]+|\d+")
-_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 
 
 def _word_entry(word: str) -> tuple[str, str] | None:
@@ -279,32 +277,49 @@ def _word_entry(word: str) -> tuple[str, str] | None:
     return folded, word_form(word[start:end])
 
 
-WordEntry = tuple[str, str] | None
-
-
 class _WordEntries:
-    """`_word_entry` of many words, remembered: a plain dict read by one `map`
-    costs a fifth of an lru_cache's bookkeeping per word, and an article has
-    hundreds. Shared by threads (dict operations are atomic); started again
-    when full."""
+    """`_word_entry` of many words, remembered in two plain dicts (word ->
+    token, word -> form) read by `map`: a fifth of an lru_cache's bookkeeping
+    per word, and an article has hundreds. A word that is not one token has
+    no entry in either, so its token reads as None and can never equal a
+    field's token. Shared by threads (dict operations are atomic); started
+    again when full."""
 
     LIMIT = 1 << 17
-    _MISSING: WordEntry = ("", "")  # a value no word has: its token is never empty
 
     def __init__(self) -> None:
-        self._known: dict[str, WordEntry] = {}
+        self._tokens: dict[str, str] = {}
+        self._forms: dict[str, str] = {}
+        self._seen: set[str] = set()  # every word looked at, one token or not
 
-    def of(self, words: list[str]) -> list[WordEntry]:
-        known = self._known
-        missing = self._MISSING
-        found = list(map(known.get, words, repeat(missing)))
-        if missing in found:
-            new = {word: _word_entry(word) for word in set(words).difference(known)}
-            if len(known) + len(new) > self.LIMIT:
-                known.clear()
-            known.update(new)
-            found = list(map(known.__getitem__, words))
-        return found
+    def forms(self, words: list[str], tokens: list[str]) -> list[str] | None:
+        """The `word_form` of each word, if the words fold one for one to `tokens`."""
+        known = self._tokens
+        if list(map(known.get, words)) != tokens:
+            new = set(words).difference(self._seen)
+            if not new:
+                return None  # the words do not line up with the tokens
+            self._learn(new)
+            if list(map(known.get, words)) != tokens:
+                return None
+        try:
+            return list(map(self._forms.__getitem__, words))
+        except KeyError:  # another thread started the memo again meanwhile
+            return None
+
+    def _learn(self, words: set[str]) -> None:
+        if len(self._seen) + len(words) > self.LIMIT:
+            # Clear the guard first: a reader never sees a word as seen
+            # without its entry.
+            self._seen.clear()
+            self._tokens.clear()
+            self._forms.clear()
+        for word in words:
+            entry = _word_entry(word)
+            if entry is not None:
+                self._forms[word] = entry[1]
+                self._tokens[word] = entry[0]
+        self._seen.update(words)
 
 
 _WORD_ENTRIES = _WordEntries()
@@ -441,20 +456,66 @@ def _fold_plain(text: str, chars: set[str]) -> tuple[str, dict[int, str]] | None
     return text.translate(table), (lengths if shifted else {})
 
 
-class _LengthMap:
-    """`_FoldMap` for `_fold_plain`'s text: each char's folded length, summed up."""
+def _cp1251_lengths() -> tuple[bytes, frozenset[str]]:
+    """Per byte of the Cyrillic code page, the folded length of the char it
+    stands for (1 where that char does not fold alone), and those chars."""
+    sizes = bytearray(256)
+    chars: set[str] = set()
+    for byte in range(256):
+        try:
+            char = bytes([byte]).decode("cp1251")
+        except UnicodeDecodeError:
+            sizes[byte] = 1
+            continue
+        folded = char.lower() if char.isascii() else _plain_unit(char)
+        sizes[byte] = 1 if folded is None else len(folded)
+        if folded is not None and not char.isascii():
+            chars.add(char)
+    return bytes(sizes), frozenset(chars)
 
-    __slots__ = ("_ends",)
+
+_CP1251_SIZES, _CP1251_CHARS = _cp1251_lengths()
+
+
+class _LengthMap:
+    """`_FoldMap` for `_fold_plain`'s text: each char's folded length, summed up
+    by blocks, and within a block only when a span falls in it (a running sum
+    of every char of a body costs more than the few spans wanted of it)."""
+
+    __slots__ = ("_blocks", "_sizes")
+
+    BLOCK = 256
 
     def __init__(self, text: str, lengths: dict[int, str]) -> None:
-        # Where each original char ends in the folded text: its length written
-        # as a byte by one translation, summed up, all in C.
-        sizes = text.translate({**_ASCII_ONES, **lengths}).encode("latin-1")
-        self._ends = list(accumulate(sizes))
+        # Each char's folded length as a byte: Russian text by the Cyrillic
+        # code page and one byte translation (a char the page lacks becomes
+        # '?', right when it folds to one char); other text by one str
+        # translation of every char to its length.
+        if all(size == "\x01" or chr(code) in _CP1251_CHARS for code, size in lengths.items()):
+            self._sizes = text.encode("cp1251", "replace").translate(_CP1251_SIZES)
+        else:
+            self._sizes = text.translate({**_ASCII_ONES, **lengths}).encode("latin-1")
+        step = self.BLOCK
+        sizes = self._sizes
+        # Where each block of chars ends in the folded text.
+        self._blocks = list(
+            accumulate(sum(sizes[at : at + step]) for at in range(0, len(sizes), step))
+        )
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original offsets of the folded slice [start, end), end > start."""
-        return bisect_right(self._ends, start), bisect_right(self._ends, end - 1) + 1
+        return self._char(start), self._char(end - 1) + 1
+
+    def _char(self, position: int) -> int:
+        """The original char the folded char at `position` comes from: the
+        first whose folded end is past it."""
+        block = bisect_right(self._blocks, position)
+        first = block * self.BLOCK
+        if first >= len(self._sizes):
+            return len(self._sizes)
+        before = self._blocks[block - 1] if block else 0
+        ends = list(accumulate(self._sizes[first : first + self.BLOCK]))
+        return first + bisect_right(ends, position - before)
 
 
 def _accents_by_token(
@@ -767,12 +828,10 @@ class FieldText:
             return self._forms
         # Word by word as written, each folded once per process: exact when
         # every word is one token and together they are the field's tokens.
-        entries = _WORD_ENTRIES.of(_WORD_RE.findall(self.text))
-        if None not in entries:
-            known = cast(list[tuple[str, str]], entries)
-            if list(map(_FIRST, known)) == self.tokens:
-                self._forms = list(map(_SECOND, known))
-                return self._forms
+        forms = _WORD_ENTRIES.forms(_WORD_RE.findall(self.text), self.tokens)
+        if forms is not None:
+            self._forms = forms
+            return forms
         # Otherwise from each token's offsets (marks, soft hyphens, CJK).
         self._locate()
         text = self.text
