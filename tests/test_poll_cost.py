@@ -7,6 +7,7 @@ import json
 import os
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +22,7 @@ from worker.config import Config, load_config
 from worker.fetch import Fetcher, make_client
 from worker.models import ParsedFeed
 from worker.parse import parse_feed
+from worker.pipeline import PollContext
 from worker.pipeline import poll as pipeline
 from worker.store import Store
 
@@ -95,12 +97,13 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def poll(config: Config, store: Store) -> pipeline.PollOutcome:
     """One poll, recorded as the worker's poll task records it."""
     limits = config.settings.fetch_limits
+    source = config.sources[0]
     with make_client(limits) as client:
-        outcome = pipeline.poll_source(config.sources[0], store, Fetcher(client, limits))
+        ctx = PollContext(config, store, Fetcher(client, limits, store.hosts), time.time())
+        ctx = pipeline.begin_poll(ctx, source, lock_ttl=60.0)
+        outcome = pipeline.poll_source(ctx, source)
+        pipeline.settle_poll(ctx, source, outcome)
     assert outcome.error is None, outcome.error
-    for new in outcome.new:
-        store.seen.mark(outcome.source_id, [new.seen_keys], 1000.0, 86400.0)
-    pipeline.record_poll(store, outcome, 1000.0)
     return outcome
 
 

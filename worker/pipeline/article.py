@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from worker.config import Config, Source
@@ -15,6 +15,7 @@ from worker.pipeline.alerts import match_article, record_matches
 from worker.store import Store
 
 __all__ = [
+    "ArticleContext",
     "build_article",
     "entry_from_json",
     "fallback_article",
@@ -23,6 +24,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleContext:
+    """What processing one article works with: the config, the store and the time."""
+
+    config: Config
+    store: Store
+    now: float
 
 
 def build_article(article_id: str, entry: FeedEntry, source: Source, fetcher: Fetcher) -> Article:
@@ -91,16 +101,17 @@ def entry_from_json(data: dict[str, object]) -> FeedEntry:
 
 
 def process_article(
-    article: Article, source: Source, config: Config, store: Store, now: float
+    ctx: ArticleContext, article: Article, source: Source
 ) -> tuple[list[RuleMatch], list[str]]:
     """Archive, match and record an article; returns the matches and deliveries to send."""
+    config, store, now = ctx.config, ctx.store, ctx.now
     store.archive.put(article, now, config.settings.archive_retention.total_seconds())
     matches = match_article(article, config.rules_for(source), config)
     return matches, record_matches(article, matches, config, store, now)
 
 
 def finish_article(
-    article: Article, source: Source, config: Config, store: Store, now: float
+    ctx: ArticleContext, article: Article, source: Source
 ) -> tuple[list[RuleMatch], list[str]]:
     """What follows building an article, in the worker and in `wirewatch poll`
     alike: archive, match and record it, count it, and drop its waiting entry.
@@ -108,7 +119,8 @@ def finish_article(
     Returns the matches and the deliveries to send now; those stay in the
     outbox, so a crash after the entry is dropped loses no alert.
     """
-    matches, deliveries = process_article(article, source, config, store, now)
+    matches, deliveries = process_article(ctx, article, source)
+    store = ctx.store
     store.metrics.count("wirewatch_articles")
     for match in matches:
         store.metrics.count("wirewatch_matches", rule=match.rule_id)
