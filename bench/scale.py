@@ -304,6 +304,8 @@ class Usage:
     roots: list[psutil.Process]
     interval: float = 0.5
     peak_rss: int = 0
+    # Peak RSS by role (supervisor, worker, articles, beat, redis): where memory goes.
+    peak_by_role: dict[str, int] = field(default_factory=dict)
     _cpu: dict[int, float] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -321,15 +323,21 @@ class Usage:
         for process in self.processes():
             try:
                 times = process.cpu_times()
-                rss += int(process.memory_info().rss)
+                used = int(process.memory_info().rss)
+                role = _role(process.cmdline())
             except psutil.Error:
                 continue
+            rss += used
+            self.peak_by_role[role] = max(self.peak_by_role.get(role, 0), used)
             # Children included: a worker's own threads and any process it starts.
             self._cpu[process.pid] = times.user + times.system
         self.peak_rss = max(self.peak_rss, rss)
 
     def cpu_seconds(self) -> float:
         return sum(self._cpu.values())
+
+    def roles(self) -> str:
+        return ", ".join(f"{r} {b / 1e6:.0f}" for r, b in sorted(self.peak_by_role.items()))
 
     def run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -344,6 +352,19 @@ class Usage:
         finally:
             self._stop.set()
             thread.join()
+
+
+def _role(cmdline: list[str]) -> str:
+    line = " ".join(cmdline)
+    if "redis-server" in line:
+        return "redis"
+    if " beat" in line:
+        return "beat"
+    if "articles" in line:
+        return "articles"
+    if "celery" in line and " worker" in line:
+        return "worker"
+    return "supervisor"
 
 
 @dataclass
@@ -476,11 +497,13 @@ def run_rounds(args: argparse.Namespace, layout: Layout, work: Path, deadline: D
                 )
             )
             phases[-1].show()
+            print(f"    peak RSS by process, MB: {usage.roles()}", flush=True)
             for number in range(1, args.rounds + 1):
                 if not done or deadline.left() < interval:
                     break
                 polls0, articles0 = counters(client)
                 usage.peak_rss = 0
+                usage.peak_by_role.clear()
                 round_no.value = number  # a fifth of the feeds gain items
                 start, cpu0 = time.time(), usage.cpu_seconds()
                 # Every source due at once (what a beat restart does): the
@@ -508,6 +531,7 @@ def run_rounds(args: argparse.Namespace, layout: Layout, work: Path, deadline: D
                     )
                 )
                 phases[-1].show()
+                print(f"    peak RSS by process, MB: {usage.roles()}", flush=True)
     finally:
         _stop(process)
         redis_server.stop()

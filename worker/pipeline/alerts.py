@@ -60,7 +60,7 @@ def record_matches(
                 # A later copy of a story this rule already alerted on: noted
                 # on the first alert ("also reported by"), not alerted again.
                 name = source.name if source else article.source_id
-                dupes.index.fold(
+                store.dedup.fold(
                     rule.id, article.id, original, article.source_id, name, fold_ttl(window)
                 )
                 continue

@@ -25,8 +25,11 @@ readable. Each line names the class (in `worker.store`) that reads and writes th
     ww:robots:{origin}        string the origin's robots.txt, cached                   hosts
     ww:starts:{task}:{retry}  string how often a task message was started              guard
     ww:set-aside              hash   task id -> JSON of a task set aside               guard
-    ww:dedup:band:{bucket}    zset   article id -> time indexed (one LSH bucket)       dedup
-    ww:dedup:sig:{article}    string the article's MinHash signature (hex)             dedup
+    ww:dedup:v{n}:band:{bkt}  zset   article id -> time indexed (one LSH bucket)       dedup
+    ww:dedup:v{n}:sig:{art}   string the article's MinHash signature (hex)             dedup
+    ww:dedup:version          string the signature version the index holds             dedup
+    ww:dedup:band:{bucket}    zset   (version 1, before versioned keys; re-indexed)   dedup
+    ww:dedup:sig:{article}    string (version 1, before versioned keys; re-indexed)   dedup
     ww:dedup:of:{rule}:{art}  string the alert key an article was folded into          dedup
     ww:metrics                hash   every counter and the delay histogram             metrics
     ww:config:good            string JSON of the config files last loaded without error config
@@ -40,6 +43,7 @@ __all__ = [
     "ALERTS",
     "ARCHIVE",
     "CONFIG_GOOD",
+    "DEDUP_VERSION",
     "FAILED",
     "HEARTBEAT",
     "METRICS",
@@ -54,6 +58,7 @@ __all__ = [
     "claim",
     "dedup_band",
     "dedup_folded",
+    "dedup_legacy_patterns",
     "dedup_signature",
     "delivery",
     "digest",
@@ -81,6 +86,7 @@ FAILED = f"{PREFIX}failed"
 SET_ASIDE = f"{PREFIX}set-aside"
 METRICS = f"{PREFIX}metrics"
 CONFIG_GOOD = f"{PREFIX}config:good"
+DEDUP_VERSION = f"{PREFIX}dedup:version"
 
 
 def source(source_id: str) -> str:
@@ -147,12 +153,22 @@ def starts(task_id: str, retries: int) -> str:
     return f"{PREFIX}starts:{task_id}:{retries}"
 
 
-def dedup_band(bucket: str) -> str:
-    return f"{PREFIX}dedup:band:{bucket}"
+def _dedup(version: int) -> str:
+    # Version 1 predates versioned keys; its keys are read once, to re-index them.
+    return f"{PREFIX}dedup:" if version == 1 else f"{PREFIX}dedup:v{version}:"
 
 
-def dedup_signature(article_id: str) -> str:
-    return f"{PREFIX}dedup:sig:{article_id}"
+def dedup_band(version: int, bucket: str) -> str:
+    return f"{_dedup(version)}band:{bucket}"
+
+
+def dedup_signature(version: int, article_id: str) -> str:
+    return f"{_dedup(version)}sig:{article_id}"
+
+
+def dedup_legacy_patterns() -> tuple[str, str]:
+    """SCAN patterns of version 1's signature and band keys (no version's keys match them)."""
+    return f"{PREFIX}dedup:sig:*", f"{PREFIX}dedup:band:*"
 
 
 def dedup_folded(rule_id: str, article_id: str) -> str:
