@@ -140,12 +140,14 @@ _SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "da", "po", 
 FILLER = tuple(
     sorted({"".join(random.Random(n).choices(_SYLLABLES, k=3)) + str(n % 7) for n in range(3000)})
 )
-TOPIC_SHARE = 0.06  # share of words drawn from the topics (WORDS) the rules are about
+# Share of words drawn from the topics (WORDS) the rules are about: about three
+# per feed item, and as many in an article page ten times longer.
+TOPIC_SHARE = 0.06
 
 
-def _sentence(rng: random.Random, words: int) -> str:
+def _sentence(rng: random.Random, words: int, topic_share: float = TOPIC_SHARE) -> str:
     chosen = (
-        rng.choice(WORDS) if rng.random() < TOPIC_SHARE else rng.choice(FILLER)
+        rng.choice(WORDS) if rng.random() < topic_share else rng.choice(FILLER)
         for _ in range(words)
     )
     return " ".join(chosen).capitalize() + "."
@@ -180,7 +182,10 @@ def feed_body(layout: Layout, feed: int, generation: int, dated: dict[int, float
 def article_page(feed: int, number: int) -> bytes:
     rng = random.Random(feed * 100_003 + number)
     title = _sentence(rng, 8)
-    paragraphs = "".join(f"<p>{_sentence(rng, 25)} {_sentence(rng, 20)}</p>" for _ in range(12))
+    share = TOPIC_SHARE / 10
+    paragraphs = "".join(
+        f"<p>{_sentence(rng, 25, share)} {_sentence(rng, 20, share)}</p>" for _ in range(12)
+    )
     return (
         f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
         f"<nav><a href='/'>Home</a></nav><article><h1>{title}</h1>{paragraphs}</article>"

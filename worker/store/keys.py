@@ -1,7 +1,7 @@
 """Every Redis key wirewatch writes, defined once; all under `ww:`, so a shared Redis stays
 readable. Each line names the class (in `worker.store`) that reads and writes the key.
 
-    ww:source:{id}            hash   per-source HTTP state, health and parse problem    sources
+    ww:source:{id}            hash   per-source HTTP state, health, parse problem, old  sources
     ww:claim:{id}             string time of the last poll claimed by a tick           sources
     ww:started                string when beat last started: every source is due then  sources
     ww:started-guard          string a second beat start within a minute changes nothing sources
