@@ -474,7 +474,7 @@ def _env(work: Path, url: str) -> dict[str, str]:
 
 
 def _celery(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker.celery_app", *args]
+    return [sys.executable, "-m", "celery", "-A", "worker.service.app", *args]
 
 
 def _stop(process: subprocess.Popen[bytes], grace: float = 60.0) -> None:
