@@ -7,7 +7,7 @@ sentence rewritten, paragraphs cut from the end); the negatives are, for
 each article, the corpus articles closest to it in vocabulary: other stories
 on the same topic. Every implementation decides each pair (estimated
 similarity >= threshold); the figures are CPU ms per article and decisions
-against today's code (worker.dedup, version 1) and against exact Jaccard.
+against version 1 (bench/minhash_v1.py) and against exact Jaccard.
 
     python bench/dedup.py [--threshold 0.8] [--articles 181] [--repeat 3]
 
