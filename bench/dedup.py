@@ -7,7 +7,7 @@ sentence rewritten, paragraphs cut from the end); the negatives are, for
 each article, the corpus articles closest to it in vocabulary: other stories
 on the same topic. Every implementation decides each pair (estimated
 similarity >= threshold); the figures are CPU ms per article and decisions
-against today's code (worker.dedup, version 1) and against exact Jaccard.
+against version 1 (bench/minhash_v1.py) and against exact Jaccard.
 
     python bench/dedup.py [--threshold 0.8] [--articles 181] [--repeat 3]
 
@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from worker import minhash  # noqa: E402
-from worker.pipeline import dedup  # noqa: E402
+from bench import minhash_v1  # noqa: E402
+from worker.pipeline import minhash  # noqa: E402
 
 CITIES = ("LONDON", "MOSCOW", "WASHINGTON", "BRUSSELS", "TOKYO", "NAIROBI", "ANKARA")
 AGENCIES = ("Reuters", "AP", "AFP", "dpa", "Xinhua")
@@ -129,11 +129,11 @@ Implementation = tuple[Callable[[str], object], Callable[[object, object], float
 
 def implementations() -> dict[str, Implementation]:
     found: dict[str, Implementation] = {
-        "v1 today (worker.dedup)": (
-            lambda text: dedup.signature(dedup.shingles(text)),
-            lambda a, b: dedup.similarity(a, b),  # type: ignore[arg-type]
+        "v1 (bench/minhash_v1.py)": (
+            lambda text: minhash_v1.signature(minhash_v1.shingles(text)),
+            lambda a, b: minhash_v1.similarity(a, b),  # type: ignore[arg-type]
         ),
-        "v2 rensa (worker.minhash)": (
+        "v2 rensa (worker.pipeline.minhash)": (
             minhash.signature,
             lambda a, b: minhash.similarity(a, b),  # type: ignore[arg-type]
         ),
@@ -194,7 +194,7 @@ def main() -> int:
             f"mean |estimate - Jaccard| {error:.3f}  agrees with exact on {agree}/{len(pairs)}"
         )
 
-    baseline = decisions.pop("v1 today (worker.dedup)")
+    baseline = decisions.pop("v1 (bench/minhash_v1.py)")
     print("\ndecisions per kind of pair (similar / pairs), and pairs decided unlike v1:")
     kinds = sorted({p.kind for p in pairs})
     for kind in kinds:

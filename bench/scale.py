@@ -134,8 +134,23 @@ class Layout:
         return sum(1 for r in range(1, round_no + 1) if feed % 5 == r % 5)
 
 
-def _sentence(rng: random.Random, words: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
+# The rest of the text: 3,000 made-up words, so that a rule matches the few
+# articles about its topic (as in a real newsroom), not a third of them.
+_SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "da", "po", "gu", "he", "bi")
+FILLER = tuple(
+    sorted({"".join(random.Random(n).choices(_SYLLABLES, k=3)) + str(n % 7) for n in range(3000)})
+)
+# Share of words drawn from the topics (WORDS) the rules are about: about three
+# per feed item, and as many in an article page ten times longer.
+TOPIC_SHARE = 0.06
+
+
+def _sentence(rng: random.Random, words: int, topic_share: float = TOPIC_SHARE) -> str:
+    chosen = (
+        rng.choice(WORDS) if rng.random() < topic_share else rng.choice(FILLER)
+        for _ in range(words)
+    )
+    return " ".join(chosen).capitalize() + "."
 
 
 def feed_body(layout: Layout, feed: int, generation: int, dated: dict[int, float]) -> bytes:
@@ -167,7 +182,10 @@ def feed_body(layout: Layout, feed: int, generation: int, dated: dict[int, float
 def article_page(feed: int, number: int) -> bytes:
     rng = random.Random(feed * 100_003 + number)
     title = _sentence(rng, 8)
-    paragraphs = "".join(f"<p>{_sentence(rng, 25)} {_sentence(rng, 20)}</p>" for _ in range(12))
+    share = TOPIC_SHARE / 10
+    paragraphs = "".join(
+        f"<p>{_sentence(rng, 25, share)} {_sentence(rng, 20, share)}</p>" for _ in range(12)
+    )
     return (
         f"<!DOCTYPE html><html><head><title>{title}</title></head><body>"
         f"<nav><a href='/'>Home</a></nav><article><h1>{title}</h1>{paragraphs}</article>"
@@ -304,7 +322,13 @@ class Usage:
     roots: list[psutil.Process]
     interval: float = 0.5
     peak_rss: int = 0
+    # Proportional set size: shared pages (libraries, forked memory) split
+    # among the processes sharing them, so the sum is what the machine spends.
+    peak_pss: int = 0
+    # Peak RSS by role (supervisor, worker, articles, beat, redis): where memory goes.
+    peak_by_role: dict[str, int] = field(default_factory=dict)
     _cpu: dict[int, float] = field(default_factory=dict)
+    _samples: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def processes(self) -> list[psutil.Process]:
@@ -317,19 +341,33 @@ class Usage:
         return found
 
     def sample(self) -> None:
-        rss = 0
+        rss = pss = 0
+        self._samples += 1
+        # PSS reads /proc/PID/smaps: every fifth sample only.
+        with_pss = self._samples % 5 == 1
         for process in self.processes():
             try:
                 times = process.cpu_times()
-                rss += int(process.memory_info().rss)
+                used = int(process.memory_info().rss)
+                role = _role(process.cmdline())
+                if with_pss:
+                    pss += int(process.memory_full_info().pss)
             except psutil.Error:
                 continue
+            rss += used
+            self.peak_by_role[role] = max(self.peak_by_role.get(role, 0), used)
             # Children included: a worker's own threads and any process it starts.
             self._cpu[process.pid] = times.user + times.system
         self.peak_rss = max(self.peak_rss, rss)
+        if with_pss:
+            self.peak_pss = max(self.peak_pss, pss)
 
     def cpu_seconds(self) -> float:
         return sum(self._cpu.values())
+
+    def roles(self) -> str:
+        by_role = ", ".join(f"{r} {b / 1e6:.0f}" for r, b in sorted(self.peak_by_role.items()))
+        return f"{by_role}; peak PSS of all {self.peak_pss / 1e6:.0f} MB"
 
     def run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -344,6 +382,19 @@ class Usage:
         finally:
             self._stop.set()
             thread.join()
+
+
+def _role(cmdline: list[str]) -> str:
+    line = " ".join(cmdline)
+    if "redis-server" in line:
+        return "redis"
+    if " beat" in line:
+        return "beat"
+    if "articles" in line:
+        return "articles"
+    if "celery" in line and " worker" in line:
+        return "worker"
+    return "supervisor"
 
 
 @dataclass
@@ -423,7 +474,7 @@ def _env(work: Path, url: str) -> dict[str, str]:
 
 
 def _celery(*args: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "worker.celery_app", *args]
+    return [sys.executable, "-m", "celery", "-A", "worker.service.app", *args]
 
 
 def _stop(process: subprocess.Popen[bytes], grace: float = 60.0) -> None:
@@ -476,11 +527,14 @@ def run_rounds(args: argparse.Namespace, layout: Layout, work: Path, deadline: D
                 )
             )
             phases[-1].show()
+            print(f"    peak RSS by process, MB: {usage.roles()}", flush=True)
             for number in range(1, args.rounds + 1):
                 if not done or deadline.left() < interval:
                     break
                 polls0, articles0 = counters(client)
                 usage.peak_rss = 0
+                usage.peak_by_role.clear()
+                usage.peak_pss = 0
                 round_no.value = number  # a fifth of the feeds gain items
                 start, cpu0 = time.time(), usage.cpu_seconds()
                 # Every source due at once (what a beat restart does): the
@@ -508,6 +562,7 @@ def run_rounds(args: argparse.Namespace, layout: Layout, work: Path, deadline: D
                     )
                 )
                 phases[-1].show()
+                print(f"    peak RSS by process, MB: {usage.roles()}", flush=True)
     finally:
         _stop(process)
         redis_server.stop()

@@ -46,15 +46,8 @@ from worker.fetch import (
 )
 from worker.models import DeliveryKind, FeedEntry
 from worker.notify import Message, Target, send
-from worker.pipeline import (
-    SOURCE_BACKOFF,
-    PollOutcome,
-    build_article,
-    poll_source,
-    record_poll,
-)
+from worker.pipeline import PollContext, PollOutcome, build_article, poll_source, settle_poll
 from worker.pipeline.delivery import deliver
-from worker.pipeline.health import watch_health
 from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
@@ -377,16 +370,12 @@ def test_billion_laughs_and_xxe_feeds_are_refused_or_defused(
         tmp_path, hostile, sources=[("laughs", "/laughs", "feed"), ("xxe", "/xxe", "feed")]
     )
     with make_client(LIMITS, exempt=[("127.0.0.1", hostile.port)]) as c:
-        laughs = bounded(
-            lambda: poll_source(config.sources[0], None, Fetcher(c, config.settings.fetch_limits))
-        )
-        xxe = bounded(
-            lambda: poll_source(config.sources[1], None, Fetcher(c, config.settings.fetch_limits))
-        )
-    assert laughs.result == "unparsable", laughs
+        laughs = bounded(lambda: poll_source(dry_run(config, c), config.sources[0]))
+        xxe = bounded(lambda: poll_source(dry_run(config, c), config.sources[1]))
+    assert laughs.label == "unparsable", laughs
     # XXE: refused outright, or parsed with the entity left unresolved.
     entries = xxe.feed.entries if xxe.feed is not None else ()
-    assert xxe.result == "unparsable" or "root:" not in json.dumps(
+    assert xxe.label == "unparsable" or "root:" not in json.dumps(
         [(e.title, e.summary) for e in entries]
     ), xxe
 
@@ -396,9 +385,7 @@ def test_a_wrong_charset_declaration_still_reads_the_text(
 ) -> None:
     config = make_config(tmp_path, hostile, sources=[("ru", "/wrong-charset", "feed")])
     with make_client(LIMITS, exempt=[("127.0.0.1", hostile.port)]) as c:
-        outcome = bounded(
-            lambda: poll_source(config.sources[0], None, Fetcher(c, config.settings.fetch_limits))
-        )
+        outcome = bounded(lambda: poll_source(dry_run(config, c), config.sources[0]))
     assert outcome.result == "ok", outcome
     assert outcome.feed is not None
     assert outcome.feed.entries[0].title == "Москва объявила новые санкции"
@@ -470,18 +457,16 @@ def test_retry_after_keeps_every_worker_off_the_host(
 # -- source health -------------------------------------------------------------
 
 
+def dry_run(config: Config, client: httpx.Client) -> PollContext:
+    return PollContext(config, None, Fetcher(client, config.settings.fetch_limits), time.time())
+
+
 def poll_once(config: Config, store: Store, client: httpx.Client, index: int = 0) -> list[str]:
     """What the poll task does with an outcome, minus Celery."""
     source = config.sources[index]
-    now = time.time()
-    outcome: PollOutcome = poll_source(source, store, Fetcher(client, config.settings.fetch_limits))
-    if outcome.error:
-        store.sources.record_error(
-            source.id, outcome.result, now, SOURCE_BACKOFF, detail=outcome.error
-        )
-    else:
-        record_poll(store, outcome, now)
-    return watch_health(source, outcome, config, store, now)
+    ctx = PollContext(config, store, Fetcher(client, config.settings.fetch_limits), time.time())
+    outcome: PollOutcome = poll_source(ctx, source)
+    return settle_poll(ctx, source, outcome)
 
 
 def test_health_alerts_go_to_admin_only_once_and_on_recovery(

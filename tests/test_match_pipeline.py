@@ -16,7 +16,7 @@ from worker.match import span_text
 from worker.match.document import Document
 from worker.models import FeedEntry
 from worker.parse import feeds, parse_feed
-from worker.pipeline import entry_from_json, fallback_article, finish_article
+from worker.pipeline import ArticleContext, entry_from_json, fallback_article, finish_article
 from worker.store import Store
 
 URL = "https://lenta.example.org/rss"
@@ -81,7 +81,7 @@ def run_pipeline(config: Config, store: Store, entry: FeedEntry) -> dict[str, li
     source = config.source("lenta")
     assert source is not None
     article = fallback_article("a-1", waiting_entry(store, entry), source)
-    matches, _ = finish_article(article, source, config, store, 1_000_000.0)
+    matches, _ = finish_article(ArticleContext(config, store, 1_000_000.0), article, source)
     doc = Document.from_article(article)
     return {m.rule_id: [span_text(doc, span) for span in m.spans] for m in matches}
 

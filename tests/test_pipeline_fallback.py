@@ -17,8 +17,8 @@ from worker.config import Source
 from worker.fetch import Fetcher, FetchLimits, make_client
 from worker.models import FeedEntry
 from worker.parse import canonical_url
+from worker.pipeline import ArticleContext, build_article, finish_article
 from worker.pipeline import article as article_step
-from worker.pipeline import build_article, finish_article
 from worker.pipeline.poll import article_id_for
 from worker.store import Store
 
@@ -94,7 +94,7 @@ def test_a_parser_that_raises_costs_the_page_only(
 
     config = Config(Settings(), (_source(),), (), (), Path("."))
     store = Store(redis.Redis.from_url(redis_server_url))
-    finish_article(built.article, _source(), config, store, 1000.0, built.fallback)
+    finish_article(ArticleContext(config, store, 1000.0), built.article, _source(), built.fallback)
     state = store.sources.state("wire")
     assert state.fallbacks == 1 and state.last_fallback is not None
     assert state.last_fallback.startswith("parser-error")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +24,7 @@ from worker.config import Config, load_config
 from worker.fetch import Fetcher, make_client
 from worker.models import ParsedFeed
 from worker.parse import parse_feed
+from worker.pipeline import PollContext
 from worker.pipeline import poll as pipeline
 from worker.store import Store
 
@@ -95,12 +99,13 @@ def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def poll(config: Config, store: Store) -> pipeline.PollOutcome:
     """One poll, recorded as the worker's poll task records it."""
     limits = config.settings.fetch_limits
+    source = config.sources[0]
     with make_client(limits) as client:
-        outcome = pipeline.poll_source(config.sources[0], store, Fetcher(client, limits))
+        ctx = PollContext(config, store, Fetcher(client, limits, store.hosts), time.time())
+        ctx = pipeline.begin_poll(ctx, source, lock_ttl=60.0)
+        outcome = pipeline.poll_source(ctx, source)
+        pipeline.settle_poll(ctx, source, outcome)
     assert outcome.error is None, outcome.error
-    for new in outcome.new:
-        store.seen.mark(outcome.source_id, [new.seen_keys], 1000.0, 86400.0)
-    pipeline.record_poll(store, outcome, 1000.0)
     return outcome
 
 
@@ -194,3 +199,66 @@ def test_listing_that_finds_nothing_is_shown_in_status(
         assert (fixed.result, fixed.items) == ("ok", 1)
         assert store.sources.state("ministry").problem is None
         assert status_json(config_dir, redis_server_url)["sources"][0]["problem"] is None
+
+
+COUNT_ROUND_TRIPS = """
+import json, sys
+import redis.connection
+from worker.service import tasks
+
+sends = []
+real = redis.connection.Connection.send_packed_command
+
+def counting(self, command, check_health=True):
+    sends.append(1)  # one send per command or per pipeline: a round trip
+    return real(self, command, check_health)
+
+redis.connection.Connection.send_packed_command = counting
+counts = []
+for n in range(4):
+    before = len(sends)
+    tasks.poll.apply(args=(sys.argv[1],), task_id=f"poll-{n}")
+    counts.append(len(sends) - before)
+print(json.dumps(counts))
+"""
+
+
+@pytest.mark.slow
+def test_a_warm_poll_costs_at_most_four_redis_round_trips(
+    tmp_path: Path, redis_server_url: str
+) -> None:
+    """The poll task as the worker runs it (start counted, lock, robots.txt
+    checked, politeness slot): one read before the fetch, one write after."""
+    with Site() as site:
+        Newsroom(site).publish(S300)
+        config_dir = tmp_path / "config"
+        make_config(config_dir, f"- id: wire\n  url: {site.url('/rss')}\n  type: feed\n")
+        # Polls back to back: with the default delay between requests to a
+        # host, the gate would (rightly) make each wait and ask again.
+        (config_dir / "settings.yaml").write_text(
+            "allow_private_networks: true\nfetch: {per_host_delay: 0s}\n"
+        )
+        script = tmp_path / "count.py"
+        script.write_text(COUNT_ROUND_TRIPS)
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_server_url,
+            "WIREWATCH_CONFIG": str(config_dir),
+            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        }
+        run = subprocess.run(
+            [sys.executable, str(script), "wire"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        cold, *warm = json.loads(run.stdout.splitlines()[-1])
+        assert site.hits["/rss"] == 4
+    # The cold poll also fetches robots.txt, stores the new entry and enqueues it.
+    assert cold > 4
+    assert all(trips <= 4 for trips in warm), warm
+    store = Store.from_url(redis_server_url)
+    assert store.sources.state("wire").last_result == "not-modified"

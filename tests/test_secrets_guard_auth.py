@@ -4,6 +4,7 @@ authenticated sources send their credentials to their own host only."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,10 +14,10 @@ import pytest
 from tests.hostile import ScriptedDns
 from tests.receivers import WebhookReceiver, closed_port
 from tests.test_cli_commands import cli
-from worker.config import Source, load_config
+from worker.config import Config, Settings, Source, load_config
 from worker.fetch import Fetcher, FetchLimits, is_refused_address, make_client
 from worker.notify import Message, load_targets, send
-from worker.pipeline import build_article, poll_source
+from worker.pipeline import PollContext, build_article, poll_source
 
 SECRET = "s3cr3t-Value_42"
 
@@ -185,8 +186,9 @@ def test_source_credentials_go_to_its_own_host_only() -> None:
         assert SECRET not in repr(source.credentials)
         assert source.secrets.mask(f"Bearer {SECRET}") == "Bearer ****"
         fetcher = Fetcher(make_client(LIMITS), LIMITS)
+        dry_run = PollContext(Config(Settings(), (), (), (), Path(".")), None, fetcher, time.time())
 
-        outcome = poll_source(source, None, fetcher)
+        outcome = poll_source(dry_run, source)
         assert outcome.error is None, outcome.error
         assert wire.seen[-1] == ("/feed", f"Bearer {SECRET}")
 
@@ -194,10 +196,10 @@ def test_source_credentials_go_to_its_own_host_only() -> None:
         build_article("a1", outcome.new[0].entry, source, fetcher)
         # A redirect to another host neither.
         moved = source.model_copy(update={"url": wire.url("/moved")})
-        assert poll_source(moved, None, fetcher).error is None
+        assert poll_source(dry_run, moved).error is None
         assert elsewhere.seen and all(auth is None for _, auth in elsewhere.seen)
         without = Source.model_validate({"id": "wire", "url": wire.url("/feed"), "robots": False})
-        assert poll_source(without, None, fetcher).result == "http-401"
+        assert poll_source(dry_run, without).label == "http-401"
     finally:
         wire.close()
         elsewhere.close()

@@ -28,11 +28,15 @@ from worker.fetch import Fetcher, HostBusy, HostGate, make_client
 from worker.match import Document, matched_terms
 from worker.models import Article, RuleMatch
 from worker.pipeline import (
+    ArticleContext,
     BuiltArticle,
     Fallback,
     NewEntry,
+    PollContext,
     PollOutcome,
+    begin_poll,
     build_article,
+    end_poll,
     fallback_article,
     finish_article,
     match_article,
@@ -213,7 +217,8 @@ def _poll_all(
         def one(source: Source) -> _Polled:
             progress.advance(0, label=f"{source.id}: fetching")
             if store is None:
-                outcome = _poll_when_host_free(source, None, fetcher)
+                ctx = PollContext(config, None, fetcher, time.time())
+                outcome = _poll_when_host_free(ctx, source)
                 result = _Polled(source, outcome)
                 _articles(result, config, None, fetcher, progress)
             else:
@@ -228,14 +233,14 @@ def _poll_all(
 _HOST_BUSY_PATIENCE = 120.0
 
 
-def _poll_when_host_free(source: Source, store: Store | None, fetcher: Fetcher) -> PollOutcome:
+def _poll_when_host_free(ctx: PollContext, source: Source) -> PollOutcome:
     """poll_source, waiting while the host is busy (other sources of it, or the
     worker): a busy host is politeness at work, not a failure of the source.
     A host that asked for a long pause (Retry-After) is given up after two
     minutes, and then still not counted against the source."""
     deadline = time.monotonic() + _HOST_BUSY_PATIENCE
     while True:
-        outcome = poll_source(source, store, fetcher)
+        outcome = poll_source(ctx, source)
         if outcome.result != "host-busy" or time.monotonic() > deadline:
             return outcome
         time.sleep(min(outcome.retry_after or 1.0, 10.0))
@@ -249,24 +254,33 @@ def _record_poll(
     progress: ui.Progress,
 ) -> _Polled:
     """The worker's poll (tasks.poll and tasks.process), done in this process."""
-    with store.locks.hold(f"poll:{source.id}", ttl=_POLL_LOCK_TTL) as taken:
-        if not taken:
-            busy = PollOutcome(
-                source.id, "busy", 0, (), error="the worker is polling it right now; try again"
-            )
-            return _Polled(source, busy)
-        now = time.time()
-        outcome = _poll_when_host_free(source, store, fetcher)
+    ctx = begin_poll(PollContext(config, store, fetcher, time.time()), source, _POLL_LOCK_TTL)
+    if ctx.start is None or ctx.start.lock is None:
+        busy = PollOutcome(
+            source.id,
+            "busy",
+            0,
+            (),
+            error="the worker is polling it right now; try again",
+            error_kind="busy",
+        )
+        return _Polled(source, busy)
+    try:
+        outcome = _poll_when_host_free(ctx, source)
         if outcome.result == "host-busy":
+            end_poll(store, ctx.start)
             return _Polled(source, outcome)  # not the source's fault: nothing to record
-        store.sources.record_claim(source.id, now)
+        store.sources.record_claim(source.id, ctx.now)
         result = _Polled(source, outcome)
         if not outcome.error:
             _articles(result, config, store, fetcher, progress)
-        for key in settle_poll(source, outcome, config, store, time.time()):
+        for key in settle_poll(ctx, source, outcome):  # releases the lock
             _due_now(store, key)
             result.deliveries += 1
-        return result
+    except BaseException:
+        end_poll(store, ctx.start)
+        raise
+    return result
 
 
 def _articles(
@@ -286,9 +300,8 @@ def _articles(
         if store is None:
             matches = match_article(article, config.rules_for(source), config)
         else:
-            matches, deliveries = finish_article(
-                article, source, config, store, time.time(), fallback
-            )
+            ctx = ArticleContext(config, store, time.time())
+            matches, deliveries = finish_article(ctx, article, source, fallback)
             for key in deliveries:
                 _due_now(store, key)
             result.deliveries += len(deliveries)
@@ -348,13 +361,14 @@ def _record(source: Source, entry: _Entry) -> dict[str, Any]:
 def _show(out: Console, result: _Polled, dry_run: bool) -> None:
     outcome = result.outcome
     if outcome.error:
-        out.print(Text.assemble((result.source.id, "bold"), ": ", (outcome.result, "red")))
+        out.print(Text.assemble((result.source.id, "bold"), ": ", (outcome.label, "red")))
         return
     shown = "entries" if dry_run else "new"
     out.print(
         Text.assemble(
             (result.source.id, "bold"),
-            f": {outcome.result}, {outcome.items} items, {len(result.entries)} {shown}",
+            f": {outcome.result}, {outcome.items} items, {len(result.entries)} {shown}"
+            + (f", {len(outcome.old)} older than max_age (skipped)" if outcome.old else ""),
         )
     )
     if not result.entries:

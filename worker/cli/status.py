@@ -29,9 +29,10 @@ def command(as_json: bool, config_path: Path | None) -> None:
     Reads the state of the worker: REDIS_URL's, a live `wirewatch run`'s,
     or the one a stopped `wirewatch run` left in WIREWATCH_DATA. With
     --json, one object: config_error, sources (id, name, last_poll, result, items,
-    new, next_due, errors, health, health_detail, last_error, problem,
-    fallbacks, last_fallback: entries matched on the feed's text and why; times
-    in Unix seconds), queue, articles_queue, outbox, undelivered, set_aside
+    new, old (entries skipped so far as older than max_age), next_due, errors,
+    health, health_detail, last_error, problem, fallbacks, last_fallback: entries
+    matched on the feed's text and why; times in Unix seconds), queue,
+    articles_queue, outbox, undelivered, set_aside
     (tasks that kept coming back and were put aside: task, id, args, at).
 
     \b
@@ -68,6 +69,7 @@ def _report(store: Store, config_path: Path | None) -> dict[str, Any]:
                 "result": state.last_result,
                 "items": state.items,
                 "new": state.new_items,
+                "old": state.old,
                 "next_due": next_due,
                 "errors": state.errors,
                 "health": state.health,
@@ -109,8 +111,8 @@ def _print(report: dict[str, Any], now: float) -> None:
         out.print()
     table = ui.new_table(
         out,
-        "source", "name", "health", "last poll", "result", "items", "new", "next due", "errors",
-        right=("items", "new", "errors"),
+        "source", "name", "health", "last poll", "result", "items", "new", "old", "next due",
+        "errors", right=("items", "new", "old", "errors"),
     )  # fmt: skip
     notes: list[Text] = []
     for s in report["sources"]:
@@ -119,7 +121,8 @@ def _print(report: dict[str, Any], now: float) -> None:
         next_due = "due" if s["next_due"] <= now else ago(s["next_due"], now)
         table.add_row(
             s["id"], ui.plain(s["name"]), s["health"] or "-", ago(s["last_poll"], now),
-            s["result"] or "-", str(s["items"]), str(s["new"]), next_due, str(s["errors"]),
+            s["result"] or "-", str(s["items"]), str(s["new"]), str(s["old"]), next_due,
+            str(s["errors"]),
             style=style,
         )  # fmt: skip
         if s["errors"] and s["last_error"]:

@@ -183,8 +183,13 @@ def _published(raw: Mapping[str, Any]) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = raw.get(key)
         if isinstance(parsed, time.struct_time):
-            # feedparser normalises every date to UTC as a struct_time.
-            return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+            # feedparser normalises every date to UTC as a struct_time; one it
+            # made of nonsense ("0000-00-00" is year -1) is no date, not a
+            # reason to refuse the whole feed.
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+            except (ValueError, OverflowError, OSError):
+                continue
     return None
 
 

@@ -14,6 +14,7 @@ time, so tests can drive them directly.
 
 from worker.pipeline.alerts import compiled_rules, match_article, record_matches
 from worker.pipeline.article import (
+    ArticleContext,
     BuiltArticle,
     Fallback,
     build_article,
@@ -25,22 +26,31 @@ from worker.pipeline.article import (
 from worker.pipeline.poll import (
     SOURCE_BACKOFF,
     NewEntry,
+    PollContext,
     PollOutcome,
+    PollResult,
     article_id_for,
+    begin_poll,
+    end_poll,
     poll_source,
-    record_poll,
     settle_poll,
+    split_by_age,
 )
 
 __all__ = [
     "SOURCE_BACKOFF",
+    "ArticleContext",
     "BuiltArticle",
     "Fallback",
     "NewEntry",
+    "PollContext",
     "PollOutcome",
+    "PollResult",
     "article_id_for",
+    "begin_poll",
     "build_article",
     "compiled_rules",
+    "end_poll",
     "entry_from_json",
     "fallback_article",
     "finish_article",
@@ -48,6 +58,6 @@ __all__ = [
     "poll_source",
     "process_article",
     "record_matches",
-    "record_poll",
     "settle_poll",
+    "split_by_age",
 ]

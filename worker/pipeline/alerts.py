@@ -67,7 +67,7 @@ def record_matches(
                 # on the first alert ("also reported by"), not alerted again.
                 title = store.sources.state(article.source_id).title
                 name = config.source_name(article.source_id, title)
-                dupes.index.fold(
+                store.dedup.fold(
                     rule.id, article.id, original, article.source_id, name, fold_ttl(window)
                 )
                 continue

@@ -17,6 +17,7 @@ from worker.pipeline.alerts import match_article, record_matches
 from worker.store import Store
 
 __all__ = [
+    "ArticleContext",
     "BuiltArticle",
     "Fallback",
     "build_article",
@@ -27,6 +28,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleContext:
+    """What processing one article works with: the config, the store and the time."""
+
+    config: Config
+    store: Store
+    now: float
 
 
 # Page failures that a later try cannot change: a refused address or scheme,
@@ -159,21 +169,17 @@ def entry_from_json(data: dict[str, object]) -> FeedEntry:
 
 
 def process_article(
-    article: Article, source: Source, config: Config, store: Store, now: float
+    ctx: ArticleContext, article: Article, source: Source
 ) -> tuple[list[RuleMatch], list[str]]:
     """Archive, match and record an article; returns the matches and deliveries to send."""
+    config, store, now = ctx.config, ctx.store, ctx.now
     store.archive.put(article, now, config.settings.archive_retention.total_seconds())
     matches = match_article(article, config.rules_for(source), config)
     return matches, record_matches(article, matches, config, store, now)
 
 
 def finish_article(
-    article: Article,
-    source: Source,
-    config: Config,
-    store: Store,
-    now: float,
-    fallback: Fallback | None = None,
+    ctx: ArticleContext, article: Article, source: Source, fallback: Fallback | None = None
 ) -> tuple[list[RuleMatch], list[str]]:
     """What follows building an article, in the worker and in `wirewatch poll`
     alike: archive, match and record it, count it, and drop its waiting entry.
@@ -183,11 +189,12 @@ def finish_article(
     `fallback` (the feed's text stood in for the page) is counted in the
     metrics and in the source's state, where `wirewatch status` shows it.
     """
-    matches, deliveries = process_article(article, source, config, store, now)
+    matches, deliveries = process_article(ctx, article, source)
+    store = ctx.store
     store.metrics.count("wirewatch_articles")
     if fallback is not None:
         store.metrics.count("wirewatch_page_fallbacks", kind=fallback.kind)
-        store.sources.record_fallback(source.id, fallback.kind, fallback.detail, now)
+        store.sources.record_fallback(source.id, fallback.kind, fallback.detail, ctx.now)
     for match in matches:
         store.metrics.count("wirewatch_matches", rule=match.rule_id)
     store.archive.drop_entry(article.id)

@@ -2,36 +2,43 @@
 
 Wire copies differ in title, URL, a dateline or a closing line, so identity
 cannot be exact. Each article that matched a rule gets a MinHash signature
-over its word shingles; the share of equal signature values estimates the
-Jaccard similarity of two articles' shingle sets. Signatures are cut into
-LSH bands kept in Redis buckets: an article is compared only with the few
-articles that share a bucket with it, so the cost per article stays flat
-however many articles the window holds.
+over its word runs (`worker.pipeline.minhash`); the share of equal signature
+values estimates the Jaccard similarity of two articles' run sets.
+Signatures are cut into LSH bands kept in Redis buckets: an article is
+compared only with the few articles that share a bucket with it, so the cost
+per article stays flat however many articles the window holds.
 
-Its keys (`ww:dedup:*`) are written by `worker.store.dedup` alone.
+Its keys (`ww:dedup:*`) are written by `worker.store.dedup` alone. The index
+carries the signature version in its keys; an index of an older version is
+re-indexed from the archive once, under the dedup lock (`upgrade_index`).
 
-The pure part (`shingles`, `signature`, `similarity`, `lsh_params`,
-`band_keys`) knows nothing of Redis; `NearDuplicates` is the store side and
-`near_duplicates` the guarded step `pipeline.record_matches` runs.
+`NearDuplicates` is the store side and `near_duplicates` the guarded step
+`pipeline.record_matches` runs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import random
-import re
-import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
 from worker.models import Article
+from worker.pipeline.minhash import (
+    NUM_PERM,
+    SIGNATURE_VERSION,
+    Signature,
+    band_digests,
+    decode,
+    encode,
+    is_empty,
+    signature,
+    similarity,
+)
 from worker.store import Store
 
 __all__ = [
-    "NUM_PERM",
     "Duplicates",
     "NearDuplicates",
     "band_keys",
@@ -39,35 +46,18 @@ __all__ = [
     "fold_ttl",
     "lsh_params",
     "near_duplicates",
-    "shingles",
-    "signature",
-    "similarity",
+    "upgrade_index",
 ]
 
 log = logging.getLogger(__name__)
-
-NUM_PERM = 128
-SHINGLE_WORDS = 3
-# Bounds the work per article; copies of one story agree from their first
-# paragraphs on, so the rest of a very long text adds cost, not accuracy.
-MAX_WORDS = 1000
-_PRIME = (1 << 61) - 1  # Mersenne prime: (a*x + b) mod p is a good universal hash
-# Fixed seed: signatures are compared across processes, restarts and versions.
-_SEEDS = random.Random(0x77697265)
-_PERMUTATIONS = tuple(
-    (_SEEDS.randrange(1, _PRIME), _SEEDS.randrange(0, _PRIME)) for _ in range(NUM_PERM)
-)
-_EMPTY = _PRIME  # the value of every slot of an empty set's signature
-_WORD = re.compile(r"\w+")
-
-Signature = tuple[int, ...]
 
 # Only one worker at a time may decide whether an article is a copy and index
 # it; otherwise two copies processed at once would both find no original.
 _LOCK_TTL = 30.0
 _LOCK_WAIT = 60.0
-
-# ---------------------------------------------------------------- pure part
+# Re-indexing a window of articles after an upgrade takes longer than a lookup.
+_UPGRADE_LOCK_TTL = 600.0
+_UPGRADE_BATCH = 500
 
 
 def document_text(article: Article) -> str:
@@ -75,39 +65,9 @@ def document_text(article: Article) -> str:
     return f"{article.title}\n{article.body or article.summary}"
 
 
-def shingles(text: str) -> frozenset[int]:
-    """64-bit hashes of every run of three consecutive words, case and width folded."""
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())[:MAX_WORDS]
-    if not words:
-        return frozenset()
-    runs = (
-        [" ".join(words)]
-        if len(words) < SHINGLE_WORDS
-        else [" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - 2)]
-    )
-    return frozenset(
-        int.from_bytes(hashlib.blake2b(run.encode(), digest_size=8).digest(), "big") for run in runs
-    )
-
-
-def signature(hashes: frozenset[int]) -> Signature:
-    """The MinHash signature: for each of NUM_PERM hash functions, the least value."""
-    if not hashes:
-        return (_EMPTY,) * NUM_PERM
-    values = list(hashes)
-    return tuple(min([(a * x + b) % _PRIME for x in values]) for a, b in _PERMUTATIONS)
-
-
-def similarity(first: Signature, second: Signature) -> float:
-    """Estimated Jaccard similarity of the two shingle sets (0 for an empty text)."""
-    if not first or len(first) != len(second) or first[0] == _EMPTY or second[0] == _EMPTY:
-        return 0.0
-    return sum(a == b for a, b in zip(first, second, strict=True)) / len(first)
-
-
-def _integral(f: Callable[[float], float], low: float, high: float, steps: int = 200) -> float:
+def _integral(f: object, low: float, high: float, steps: int = 200) -> float:
     width = (high - low) / steps
-    return sum(f(low + (i + 0.5) * width) for i in range(steps)) * width
+    return sum(f(low + (i + 0.5) * width) for i in range(steps)) * width  # type: ignore[operator]
 
 
 @cache
@@ -136,28 +96,12 @@ def lsh_params(threshold: float, num_perm: int = NUM_PERM) -> tuple[int, int]:
 
 
 def band_keys(sig: Signature, bands: int, rows: int) -> list[str]:
-    """The LSH bucket id of each band; the parameters are part of the key, so a
+    """The LSH bucket id of each band; the parameters are part of the id, so a
     changed threshold starts new buckets instead of misreading old ones."""
-    keys = []
-    for band in range(bands):
-        chunk = sig[band * rows : (band + 1) * rows]
-        digest = hashlib.blake2b(
-            b"".join(v.to_bytes(8, "big") for v in chunk), digest_size=8
-        ).hexdigest()
-        keys.append(f"{bands}x{rows}:{band}:{digest}")
-    return keys
-
-
-def _encode(sig: Signature) -> str:
-    return b"".join(v.to_bytes(8, "big") for v in sig).hex()
-
-
-def _decode(raw: str) -> Signature:
-    data = bytes.fromhex(raw)
-    return tuple(int.from_bytes(data[i : i + 8], "big") for i in range(0, len(data), 8))
-
-
-# ---------------------------------------------------------------- store side
+    return [
+        f"{bands}x{rows}:{band}:{digest}"
+        for band, digest in enumerate(band_digests(sig, bands, rows))
+    ]
 
 
 class NearDuplicates:
@@ -181,9 +125,8 @@ class NearDuplicates:
     def candidates(self, sig: Signature, threshold: float, since: float, exclude: str) -> list[str]:
         """Articles indexed since `since` that share an LSH bucket with `sig`."""
         bands, rows = lsh_params(threshold)
-        return sorted(
-            set(self.store.dedup.in_buckets(band_keys(sig, bands, rows), since)) - {exclude}
-        )
+        found = self.store.dedup.in_buckets(SIGNATURE_VERSION, band_keys(sig, bands, rows), since)
+        return sorted(found - {exclude})
 
     def similar(
         self, sig: Signature, threshold: float, since: float, exclude: str
@@ -192,9 +135,9 @@ class NearDuplicates:
         candidates = self.candidates(sig, threshold, since, exclude)
         if not candidates:
             return []
-        raws = self.store.dedup.signatures(candidates)
+        raws = self.store.dedup.signatures(SIGNATURE_VERSION, candidates)
         scored = [
-            (candidate, similarity(sig, _decode(raw)))
+            (candidate, similarity(sig, decode(bytes.fromhex(raw))))
             for candidate, raw in zip(candidates, raws, strict=True)
             if raw
         ]
@@ -205,27 +148,54 @@ class NearDuplicates:
     def add(
         self, article_id: str, sig: Signature, threshold: float, now: float, window: float
     ) -> None:
-        """Index an article (again: harmless) for `window` seconds."""
+        """Index an article (again: harmless) for `window` seconds from `now`."""
         bands, rows = lsh_params(threshold)
-        self.store.dedup.index(article_id, _encode(sig), band_keys(sig, bands, rows), now, window)
+        buckets = band_keys(sig, bands, rows)
+        self.store.dedup.index(
+            SIGNATURE_VERSION, article_id, encode(sig).hex(), buckets, now, window
+        )
 
     def folded_into(self, rule_id: str, article_id: str) -> str | None:
         return self.store.dedup.folded_into(rule_id, article_id)
 
-    def fold(
-        self,
-        rule_id: str,
-        article_id: str,
-        alert_key: str,
-        source_id: str,
-        source_name: str,
-        ttl: float,
-    ) -> bool:
-        """Record the article as a copy of `alert_key`'s story, once (see `Dedup.fold`)."""
-        return self.store.dedup.fold(rule_id, article_id, alert_key, source_id, source_name, ttl)
-
     def alert_created(self, alert_key: str) -> float | None:
         return self.store.alerts.created(alert_key)
+
+
+def upgrade_index(store: Store, threshold: float, window: float, now: float) -> int:
+    """Re-index, from the archive, the articles an older signature version indexed
+    within the window; then mark the index current and drop the old keys.
+    Returns how many were re-indexed (0 when the index was current).
+
+    Why a re-index and not "let the old index age out": until the window
+    passed, every copy of a story alerted before the upgrade would alert
+    again. Runs once, under a lock of its own: the first dedup step after an
+    upgrade does it while the others wait for the dedup lock.
+    """
+    dedup = store.dedup
+    if dedup.version() == SIGNATURE_VERSION:
+        return 0
+    with store.locks.hold("dedup-upgrade", ttl=_UPGRADE_LOCK_TTL, wait=_UPGRADE_LOCK_TTL) as taken:
+        if dedup.version() == SIGNATURE_VERSION:
+            return 0  # another worker did it meanwhile
+        if not taken:
+            log.warning("near-duplicate upgrade lock not free; indexing without the old index")
+        index = NearDuplicates(store)
+        done = 0
+        for batch in dedup.legacy_articles(_UPGRADE_BATCH):
+            archived = store.archive.times(batch)
+            articles = store.archive.get_many(batch)
+            for article, at in zip(articles, archived, strict=True):
+                if article is None or at is None or at < now - window:
+                    continue  # expired from the archive, or outside the window anyway
+                sig = signature(document_text(article))
+                if not is_empty(sig):
+                    index.add(article.id, sig, threshold, at, window - (now - at))
+                    done += 1
+        dedup.finish_upgrade(SIGNATURE_VERSION)
+        log.info("near-duplicate index: %d articles re-indexed as version %d", done,
+                 SIGNATURE_VERSION)  # fmt: skip
+        return done
 
 
 # ---------------------------------------------------------------- the step
@@ -276,10 +246,11 @@ def near_duplicates(
     copy, waiting for the lock, sees them.
     """
     index = NearDuplicates(store)
-    sig = signature(shingles(document_text(article)))
+    sig = signature(document_text(article))
+    upgrade_index(store, threshold, window, now)
     with index.exclusive():
         found = index.similar(sig, threshold, now - window, exclude=article.id)
-        if sig[0] != _EMPTY:
+        if not is_empty(sig):
             index.add(article.id, sig, threshold, now, window)
         yield Duplicates(index, article.id, tuple(a for a, _ in found), now - window)
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from worker.config import Config, Source
+from worker.config import Source
 from worker.models import DeliveryKey, DeliveryKind, Health
-from worker.pipeline.outcome import PollOutcome
-from worker.store import SourceState, Store
+from worker.pipeline.outcome import PollContext, PollOutcome
+from worker.store import SourceState
 
 __all__ = ["HEALTH_FAILING_ERRORS", "HEALTH_STALE_AFTER", "watch_health"]
 
@@ -25,24 +25,30 @@ HEALTH_STALE_AFTER = 3 * 86400.0
 
 
 def watch_health(
-    source: Source, outcome: PollOutcome, config: Config, store: Store, now: float
+    ctx: PollContext,
+    source: Source,
+    outcome: PollOutcome,
+    state: SourceState,
+    fields: dict[str, str | int | float | None],
 ) -> list[str]:
     """Alert the `admin` targets when a source's health changes; returns deliveries to send.
 
-    Call after the poll was recorded (`settle_poll` does both).
+    `state` is the source's state as the poll leaves it; a changed health is
+    added to `fields`, the poll's record that `settle_poll` writes.
     One alert per change: "failing", "stale", "selectors", and one on recovery.
     """
-    state = store.sources.state(source.id)
+    assert ctx.store is not None
+    config, store, now = ctx.config, ctx.store, ctx.now
     health, detail = _health_of(source, state, outcome, now)
     if health == state.health:
         return []
-    store.sources.save(source.id, health=health, health_detail=detail)
+    fields.update(health=health, health_detail=detail)
     if health == Health.OK and state.health is None:
         return []  # a new source that works: nothing to tell
     name = config.source_name(source.id, state.title)
     if health == Health.OK:
         title = f"wirewatch: source {source.id} recovered"
-        message = f"Source {name} ({source.url}) works again: {outcome.result}."
+        message = f"Source {name} ({source.url}) works again: {outcome.label}."
     else:
         title = f"wirewatch: source {source.id} is {health}"
         message = f"Source {name} ({source.url}): {detail}"

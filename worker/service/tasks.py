@@ -27,9 +27,13 @@ from worker.errors import FetchError, WirewatchError
 from worker.fetch import Fetcher, FetchLimits, HostBusy, make_client, origin_of
 from worker.models import FeedEntry
 from worker.pipeline import (
+    ArticleContext,
     BuiltArticle,
     Fallback,
+    PollContext,
+    begin_poll,
     build_article,
+    end_poll,
     entry_from_json,
     fallback_article,
     finish_article,
@@ -137,10 +141,12 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery ships no type hints
     """
 
     safe_variant: Callable[..., None] | None = None
+    # The task counts its starts itself, in a round trip it makes anyway (poll).
+    counts_own_starts = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         request = self.request
-        if request.id and not request.called_directly:
+        if request.id and not request.called_directly and not self.counts_own_starts:
             store = get_store()
             try:
                 starts = store.guard.count_start(
@@ -190,26 +196,47 @@ def tick() -> None:
                 deliver_task.delay(key)
 
 
-@app.task(name="wirewatch.poll", base=GuardedTask, **REDIS_OUTAGE_RETRY)
-def poll(source_id: str) -> None:
+@app.task(
+    name="wirewatch.poll", bind=True, base=GuardedTask, counts_own_starts=True, **REDIS_OUTAGE_RETRY
+)
+def poll(self: Task, source_id: str) -> None:
     config = _config()
     source = config.source(source_id) if config else None
     if config is None or source is None:
         log.info("source=%s: no longer configured, poll dropped", source_id)
         return
     store = get_store()
-    # As long as the lease: longer than any poll (three requests at most),
-    # and about gone when the broker hands a dead worker's poll to another
-    # (if not, the next interval's claim polls the source).
-    with store.locks.hold(f"poll:{source_id}", ttl=task_lease()) as taken:
-        if not taken:
-            log.info("source=%s: a poll is already running, this one is dropped", source_id)
-            return
-        now = time.time()
-        outcome = poll_source(source, store, _fetcher(config, store))
+    request = self.request
+    task = (
+        (request.id, request.retries, (2 * MAX_STARTS + 1) * task_lease()) if request.id else None
+    )
+    # The lock lasts as long as the lease: longer than any poll (three
+    # requests at most), and about gone when the broker hands a dead worker's
+    # poll to another (if not, the next interval's claim polls the source).
+    # Taken with the source's state and this message's start count: one round trip.
+    ctx = begin_poll(
+        PollContext(config, store, _fetcher(config, store), time.time()),
+        source,
+        lock_ttl=task_lease(),
+        task=task,
+    )
+    start = ctx.start
+    assert start is not None
+    if start.starts > MAX_STARTS:
+        end_poll(store, start)
+        log.error("task=%s id=%s args=%s started %d times; set aside", self.name, request.id,
+                  [source_id], start.starts)  # fmt: skip
+        store.guard.set_aside(self.name, request.id, [source_id], time.time())
+        return
+    if start.lock is None:
+        log.info("source=%s: a poll is already running, this one is dropped", source_id)
+        return
+    try:
+        outcome = poll_source(ctx, source)
         if outcome.result == "host-busy":
             # The host's politeness slot is taken: come back later rather than
             # hold a worker thread; not an error of the source.
+            end_poll(store, start)
             countdown = _host_wait(outcome.retry_after)
             log.info("source=%s host busy, poll re-scheduled in %.1fs", source_id, countdown)
             poll.apply_async((source_id,), countdown=countdown)
@@ -220,17 +247,22 @@ def poll(source_id: str) -> None:
         # worker more than the poll.
         if outcome.new:
             fan_out.delay([entry.article_id for entry in outcome.new])
-        for key in settle_poll(source, outcome, config, store, now):
-            deliver_task.delay(key)
-        if not outcome.error:
-            events.info("source=%s polled: %s", source_id, _poll_summary(outcome))
+        deliveries = settle_poll(ctx, source, outcome)  # releases the lock
+    except BaseException:
+        end_poll(store, start)
+        raise
+    for key in deliveries:
+        deliver_task.delay(key)
+    if not outcome.error:
+        events.info("source=%s polled: %s", source_id, _poll_summary(outcome))
 
 
 def _poll_summary(outcome: PollOutcome) -> str:
     """`3 new (12 items)`, or `not modified` when the source sent nothing new."""
     if outcome.result in ("not-modified", "unchanged"):
         return outcome.result.replace("-", " ")
-    return f"{len(outcome.new)} new ({outcome.items} items)"
+    old = f", {len(outcome.old)} older than max_age" if outcome.old else ""
+    return f"{len(outcome.new)} new ({outcome.items} items{old})"
 
 
 @app.task(name="wirewatch.fan_out", base=GuardedTask)
@@ -258,17 +290,18 @@ def _process_entry(article_id: str, build: ArticleBuilder) -> None:
     built = build(article_id, entry_from_json(data), source, config, store)
     if built is None:
         return  # the build re-scheduled itself
-    article = built.article
     matches, deliveries = finish_article(
-        article, source, config, store, time.time(), built.fallback
+        ArticleContext(config, store, time.time()), built.article, source, built.fallback
     )
     for key in deliveries:
         deliver_task.delay(key)
     if matches:
         rules = ", ".join(m.rule_id for m in matches)
-        events.info("source=%s article matches %s: %s", source.id, rules, article.url)
+        events.info("source=%s article matches %s: %s", source.id, rules, built.article.url)
     else:
-        log.debug("article=%s source=%s matches no rule: %s", article_id, source.id, article.url)
+        log.debug(
+            "article=%s source=%s matches no rule: %s", article_id, source.id, built.article.url
+        )
 
 
 def _from_the_feed(article_id: str) -> None:

@@ -11,15 +11,20 @@ at-least-once tasks give exactly-once alerts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import redis
+from redis.client import Pipeline
 
 from worker.store.alerts import AlertRecord, Alerts, Digests
 from worker.store.archive import Archive
+from worker.store.codec import mapping, text
 from worker.store.config import ConfigSnapshot
 from worker.store.dedup import Dedup
 from worker.store.guard import TaskGuard
 from worker.store.hosts import Hosts
-from worker.store.locks import Locks
+from worker.store.locks import Held, Locks
 from worker.store.metrics import Metrics
 from worker.store.outbox import DeliveryRecord, Outbox
 from worker.store.owners import Owners
@@ -29,10 +34,22 @@ from worker.store.sources import Sources, SourceState
 __all__ = [
     "AlertRecord",
     "DeliveryRecord",
+    "Held",
+    "PollStart",
     "SourceState",
     "Store",
     "seen_keys",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class PollStart:
+    """What a poll reads before it fetches, in one round trip (`Store.begin_poll`)."""
+
+    state: SourceState
+    lock: Held | None  # None: another poll of the source holds its lock
+    starts: int = 0  # starts of this task message (0: not counted)
+    robots: Mapping[str, str] | None = None  # origin -> robots.txt cached for it
 
 
 class Store:
@@ -69,3 +86,36 @@ class Store:
             ),
             owner,
         )
+
+    def batch(self) -> Pipeline:
+        """A pipeline (no transaction) that the concerns' `queue_*` methods add to:
+        writes of several concerns in one round trip."""
+        return self.redis.pipeline(transaction=False)
+
+    def begin_poll(
+        self,
+        source_id: str,
+        *,
+        lock_ttl: float,
+        robots_origin: str | None = None,
+        task: tuple[str, int, float] | None = None,
+    ) -> PollStart:
+        """Everything a poll reads before it fetches, in one round trip: the poll's
+        lock (taken if free), the source's state, the cached robots.txt of its
+        origin, and, for a task message (id, retries, ttl), its start count."""
+        pipe = self.batch()
+        if task is not None:
+            self.guard.queue_count_start(pipe, *task)
+        held = self.locks.queue_take(pipe, f"poll:{source_id}", lock_ttl)
+        self.sources.queue_state(pipe, source_id)
+        if robots_origin is not None:
+            self.hosts.queue_cached_robots(pipe, robots_origin)
+        replies = list(pipe.execute())
+        starts = int(replies.pop(0)) if task is not None else 0
+        if task is not None:
+            replies.pop(0)  # EXPIRE
+        taken, state = replies[0], SourceState.from_hash(mapping(replies[1]))
+        robots = None
+        if robots_origin is not None and replies[2] is not None:
+            robots = {robots_origin: text(replies[2])}
+        return PollStart(state, held if taken else None, starts, robots)

@@ -79,6 +79,13 @@ class Archive:
         raws = self._redis.mget([keys.article(article_id) for article_id in article_ids])
         return [_article(raw) if raw else None for raw in raws]
 
+    def times(self, article_ids: Sequence[str]) -> list[float | None]:
+        """When each article was archived (None: not in the archive), in one round trip."""
+        if not article_ids:
+            return []
+        scores = self._redis.zmscore(keys.ARCHIVE, list(article_ids))
+        return [None if score is None else float(score) for score in scores]
+
     def since(self, since: float) -> list[tuple[str, float]]:
         """Archived article ids with the time each was archived, oldest first."""
         found: list[tuple[Any, Any]] = self._redis.zrangebyscore(  # type: ignore[assignment]

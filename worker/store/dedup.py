@@ -5,7 +5,7 @@ What goes into a bucket and what counts as similar is `worker.pipeline.dedup`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import redis
 
@@ -41,30 +41,65 @@ class Dedup:
         self._redis = client
         self._fold = client.register_script(_FOLD)
 
-    def in_buckets(self, buckets: Sequence[str], since: float) -> set[str]:
+    def in_buckets(self, version: int, buckets: Sequence[str], since: float) -> set[str]:
         """Article ids indexed since `since` in any of the buckets."""
         pipe = self._redis.pipeline(transaction=False)
         for bucket in buckets:
-            pipe.zrangebyscore(keys.dedup_band(bucket), since, "+inf")
+            pipe.zrangebyscore(keys.dedup_band(version, bucket), since, "+inf")
         return {text(m) for found in pipe.execute() for m in found}
 
-    def signatures(self, article_ids: Sequence[str]) -> list[str | None]:
-        raws = self._redis.mget([keys.dedup_signature(a) for a in article_ids])
+    def signatures(self, version: int, article_ids: Sequence[str]) -> list[str | None]:
+        raws = self._redis.mget([keys.dedup_signature(version, a) for a in article_ids])
         return [text(raw) if raw else None for raw in raws]
 
     def index(
-        self, article_id: str, signature: str, buckets: Sequence[str], now: float, window: float
+        self,
+        version: int,
+        article_id: str,
+        signature: str,
+        buckets: Sequence[str],
+        now: float,
+        window: float,
     ) -> None:
         """Index an article's signature in its buckets for `window` seconds."""
-        ttl = int(window) + 3600
+        ttl = max(int(window), 0) + 3600
         pipe = self._redis.pipeline(transaction=False)
-        pipe.set(keys.dedup_signature(article_id), signature, ex=ttl)
+        pipe.set(keys.dedup_signature(version, article_id), signature, ex=ttl)
         for bucket in buckets:
-            key = keys.dedup_band(bucket)
+            key = keys.dedup_band(version, bucket)
             pipe.zadd(key, {article_id: now}, nx=True)
             pipe.zremrangebyscore(key, "-inf", now - window)
             pipe.expire(key, ttl)
         pipe.execute()
+
+    # -- versions ------------------------------------------------------------
+
+    def version(self) -> int | None:
+        """The signature version the index holds; None before the first article of a
+        version that marks it (version 1 never did)."""
+        raw = self._redis.get(keys.DEDUP_VERSION)
+        return int(text(raw)) if raw else None
+
+    def legacy_articles(self, batch: int) -> Iterator[list[str]]:
+        """Ids of the articles version 1 indexed, in batches (SCAN: no long block)."""
+        pattern, _ = keys.dedup_legacy_patterns()
+        prefix = pattern.removesuffix("*")
+        found: list[str] = []
+        for key in self._redis.scan_iter(match=pattern, count=1000):
+            found.append(text(key).removeprefix(prefix))
+            if len(found) >= batch:
+                yield found
+                found = []
+        if found:
+            yield found
+
+    def finish_upgrade(self, version: int) -> None:
+        """Mark the index as `version`'s and drop version 1's keys."""
+        self._redis.set(keys.DEDUP_VERSION, version)
+        for pattern in keys.dedup_legacy_patterns():
+            stale = [text(key) for key in self._redis.scan_iter(match=pattern, count=1000)]
+            for start in range(0, len(stale), 1000):
+                self._redis.unlink(*stale[start : start + 1000])
 
     def folded_into(self, rule_id: str, article_id: str) -> str | None:
         raw = self._redis.get(keys.dedup_folded(rule_id, article_id))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis
+from redis.client import Pipeline
 
 from worker.store import keys
 from worker.store.codec import texts
@@ -25,6 +26,12 @@ class TaskGuard:
         pipe.incr(key)
         pipe.expire(key, max(1, int(ttl)))
         return int(pipe.execute()[0])
+
+    def queue_count_start(self, pipe: Pipeline, task_id: str, retries: int, ttl: float) -> None:
+        """`count_start` in a caller's pipeline: its first reply is the count."""
+        key = keys.starts(task_id, retries)
+        pipe.incr(key)
+        pipe.expire(key, max(1, int(ttl)))
 
     def set_aside(self, task: str, task_id: str, args: Sequence[Any], now: float) -> None:
         record = {"task": task, "id": task_id, "args": list(args), "at": now}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import redis
+from redis.client import Pipeline
 
 from worker.store import keys
 from worker.store.codec import text
@@ -68,6 +69,9 @@ class Hosts:
     def cached_robots(self, origin: str) -> str | None:
         raw = self._redis.get(keys.robots(origin))
         return None if raw is None else text(raw)
+
+    def queue_cached_robots(self, pipe: Pipeline, origin: str) -> None:
+        pipe.get(keys.robots(origin))
 
     def cache_robots(self, origin: str, robots_txt: str, ttl: float) -> None:
         self._redis.set(keys.robots(origin), robots_txt, ex=max(1, int(ttl)))

@@ -1,7 +1,7 @@
 """Every Redis key wirewatch writes, defined once; all under `ww:`, so a shared Redis stays
 readable. Each line names the class (in `worker.store`) that reads and writes the key.
 
-    ww:source:{id}            hash   per-source HTTP state, health and parse problem    sources
+    ww:source:{id}            hash   per-source HTTP state, health, parse problem, old  sources
     ww:claim:{id}             string time of the last poll claimed by a tick           sources
     ww:started                string when beat last started: every source is due then  sources
     ww:started-guard          string a second beat start within a minute changes nothing sources
@@ -26,8 +26,11 @@ readable. Each line names the class (in `worker.store`) that reads and writes th
     ww:robots:{origin}        string the origin's robots.txt, cached                   hosts
     ww:starts:{task}:{retry}  string how often a task message was started              guard
     ww:set-aside              hash   task id -> JSON of a task set aside               guard
-    ww:dedup:band:{bucket}    zset   article id -> time indexed (one LSH bucket)       dedup
-    ww:dedup:sig:{article}    string the article's MinHash signature (hex)             dedup
+    ww:dedup:v{n}:band:{bkt}  zset   article id -> time indexed (one LSH bucket)       dedup
+    ww:dedup:v{n}:sig:{art}   string the article's MinHash signature (hex)             dedup
+    ww:dedup:version          string the signature version the index holds             dedup
+    ww:dedup:band:{bucket}    zset   (version 1, before versioned keys; re-indexed)   dedup
+    ww:dedup:sig:{article}    string (version 1, before versioned keys; re-indexed)   dedup
     ww:dedup:of:{rule}:{art}  string the alert key an article was folded into          dedup
     ww:metrics                hash   every counter and the delay histogram             metrics
     ww:config:good            string JSON of the config files last loaded without error config
@@ -42,6 +45,7 @@ __all__ = [
     "ALIVE_PREFIX",
     "ARCHIVE",
     "CONFIG_GOOD",
+    "DEDUP_VERSION",
     "FAILED",
     "HEARTBEAT",
     "METRICS",
@@ -57,6 +61,7 @@ __all__ = [
     "claim",
     "dedup_band",
     "dedup_folded",
+    "dedup_legacy_patterns",
     "dedup_signature",
     "delivery",
     "digest",
@@ -85,6 +90,7 @@ SET_ASIDE = f"{PREFIX}set-aside"
 METRICS = f"{PREFIX}metrics"
 CONFIG_GOOD = f"{PREFIX}config:good"
 ALIVE_PREFIX = f"{PREFIX}alive:"
+DEDUP_VERSION = f"{PREFIX}dedup:version"
 
 
 def source(source_id: str) -> str:
@@ -155,12 +161,22 @@ def starts(task_id: str, retries: int) -> str:
     return f"{PREFIX}starts:{task_id}:{retries}"
 
 
-def dedup_band(bucket: str) -> str:
-    return f"{PREFIX}dedup:band:{bucket}"
+def _dedup(version: int) -> str:
+    # Version 1 predates versioned keys; its keys are read once, to re-index them.
+    return f"{PREFIX}dedup:" if version == 1 else f"{PREFIX}dedup:v{version}:"
 
 
-def dedup_signature(article_id: str) -> str:
-    return f"{PREFIX}dedup:sig:{article_id}"
+def dedup_band(version: int, bucket: str) -> str:
+    return f"{_dedup(version)}band:{bucket}"
+
+
+def dedup_signature(version: int, article_id: str) -> str:
+    return f"{_dedup(version)}sig:{article_id}"
+
+
+def dedup_legacy_patterns() -> tuple[str, str]:
+    """SCAN patterns of version 1's signature and band keys (no version's keys match them)."""
+    return f"{PREFIX}dedup:sig:*", f"{PREFIX}dedup:band:*"
 
 
 def dedup_folded(rule_id: str, article_id: str) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import redis
+from redis.client import Pipeline
 
 from worker.store import keys
 from worker.store.owners import Owners
 
-__all__ = ["Locks"]
+__all__ = ["Held", "Locks"]
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -19,6 +21,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A lock taken by `Locks.queue_take`: released by its token only."""
+
+    key: str
+    token: str
 
 
 class Locks:
@@ -47,3 +57,20 @@ class Locks:
         finally:
             if taken:
                 self._release(keys=[key], args=[token])
+
+    # -- in a caller's pipeline (one round trip for several concerns) ------
+
+    def queue_take(self, pipe: Pipeline, name: str, ttl: float) -> Held:
+        """Add "take `ww:lock:{name}` if free (or its owner is gone)" to `pipe`; its
+        reply says whether it was taken."""
+        held = Held(keys.lock(name), self._owners.token())
+        self._owners.queue_take(pipe, held.key, held.token, ttl)
+        return held
+
+    def queue_release(self, pipe: Pipeline, held: Held) -> None:
+        # EVAL, not the registered script: a pipeline with scripts first asks
+        # Redis whether they are loaded, a round trip of its own.
+        pipe.eval(_RELEASE, 1, held.key, held.token)
+
+    def release(self, held: Held) -> None:
+        self._release(keys=[held.key], args=[held.token])

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import redis
+from redis.client import Pipeline
 
 from worker.store import keys
 from worker.store.codec import mapping
@@ -61,6 +62,10 @@ class Metrics:
     def count(self, name: str, amount: int = 1, **labels: str) -> None:
         """Add to one of `COUNTERS`, with a value for each of its labels."""
         self._redis.hincrby(keys.METRICS, _field(name, labels), amount)
+
+    def queue_count(self, pipe: Pipeline, name: str, amount: int = 1, **labels: str) -> None:
+        """`count` in a caller's pipeline."""
+        pipe.hincrby(keys.METRICS, _field(name, labels), amount)
 
     def observe_delay(self, seconds: float) -> None:
         """Record one publication-to-alert delay in the histogram's buckets."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 
 import redis
+from redis.client import Pipeline
 
 from worker.store import keys
 
@@ -49,6 +50,12 @@ class Owners:
         return bool(
             self._take(keys=[key], args=[token, max(1, int(ttl * 1000)), keys.ALIVE_PREFIX])
         )
+
+    def queue_take(self, pipe: Pipeline, key: str, token: str, ttl: float) -> None:
+        """`take` in a caller's pipeline; its reply is 1 when taken. EVAL, not the
+        registered script: a pipeline with scripts first asks whether they are
+        loaded, a round trip of its own."""
+        pipe.eval(_TAKE, 1, key, token, max(1, int(ttl * 1000)), keys.ALIVE_PREFIX)
 
     def alive(self, ttl: float) -> None:
         """Say that this owner runs, for `ttl` seconds more."""

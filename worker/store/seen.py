@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import redis
+from redis.client import Pipeline
 
 from worker.models import FeedEntry
 from worker.store import keys
@@ -39,11 +40,23 @@ class Seen:
         self, source_id: str, key_lists: Sequence[Sequence[str]], now: float, retention: float
     ) -> None:
         """Mark the entries of a poll seen, and forget those older than `retention`."""
+        pipe = self._redis.pipeline(transaction=False)
+        self.queue_mark(pipe, source_id, key_lists, now, retention)
+        if len(pipe):
+            pipe.execute()
+
+    def queue_mark(
+        self,
+        pipe: Pipeline,
+        source_id: str,
+        key_lists: Sequence[Sequence[str]],
+        now: float,
+        retention: float,
+    ) -> None:
+        """`mark` in a caller's pipeline."""
         members = [key for group in key_lists for key in group]
         if not members:
             return
         key = keys.seen(source_id)
-        pipe = self._redis.pipeline(transaction=False)
         pipe.zadd(key, dict.fromkeys(members, now), nx=True)
         pipe.zremrangebyscore(key, "-inf", now - retention)
-        pipe.execute()

@@ -6,13 +6,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import redis
+from redis.client import Pipeline
 
 from worker.models import Health
 from worker.store import keys
 from worker.store.codec import mapping
 from worker.store.owners import Owners
 
-__all__ = ["SourceState", "Sources"]
+__all__ = ["SourceState", "Sources", "error_backoff"]
 
 # Claim a poll of a source if its interval has passed since the last claim (or
 # it was not polled since beat started), in one step, so two beats (or two
@@ -57,6 +58,7 @@ class SourceState:
     fallbacks: int = 0
     last_fallback: str | None = None
     title: str | None = None  # the feed's or page's own title, as last read
+    old: int = 0  # entries skipped so far as older than max_age
 
     @classmethod
     def from_hash(cls, data: Mapping[str, str]) -> SourceState:
@@ -79,7 +81,14 @@ class SourceState:
             fallbacks=int(data.get("fallbacks", 0)),
             last_fallback=data.get("last_fallback") or None,
             title=data.get("title") or None,
+            old=int(data.get("old", 0)),
         )
+
+
+def error_backoff(errors: int, backoff: float, at_least: float = 0.0) -> float:
+    """Seconds to hold a source back after `errors` failed polls in a row: doubling, capped."""
+    doubling: int = 2 ** min(max(errors - 1, 0), 6)
+    return max(backoff * doubling, at_least)
 
 
 class Sources:
@@ -156,8 +165,7 @@ class Sources:
         pipe.hset(key, mapping={"last_result": result, "last_poll": now, "last_error": detail})
         pipe.hsetnx(key, "failing_since", now)
         errors = int(pipe.execute()[0])
-        wait = max(backoff * min(2 ** (errors - 1), 64), at_least)
-        self._redis.hset(key, "not_before", now + wait)
+        self._redis.hset(key, "not_before", now + error_backoff(errors, backoff, at_least))
         return errors
 
     def record_fallback(self, source_id: str, kind: str, detail: str, now: float) -> None:
@@ -170,3 +178,21 @@ class Sources:
 
     def clear_error(self, source_id: str) -> None:
         self._redis.hdel(keys.source(source_id), "failing_since", "last_error")
+
+    # -- in a caller's pipeline (one round trip for several concerns) ------
+
+    def queue_state(self, pipe: Pipeline, source_id: str) -> None:
+        """Add the state read to `pipe`; `SourceState.from_hash(mapping(reply))` reads the reply."""
+        pipe.hgetall(keys.source(source_id))
+
+    def queue_save(
+        self, pipe: Pipeline, source_id: str, **fields: str | int | float | None
+    ) -> None:
+        values = {k: ("" if v is None else v) for k, v in fields.items()}
+        pipe.hset(keys.source(source_id), mapping=values)  # type: ignore[arg-type]
+
+    def queue_clear(self, pipe: Pipeline, source_id: str, *fields: str) -> None:
+        pipe.hdel(keys.source(source_id), *fields)
+
+    def queue_count_old(self, pipe: Pipeline, source_id: str, count: int) -> None:
+        pipe.hincrby(keys.source(source_id), "old", count)

@@ -13,8 +13,10 @@ version starts an empty index beside the old one instead of misreading it.
 Version history:
   1. 128 universal hashes (a*x+b mod 2^61-1) over blake2b-64 hashes of the
      runs, in pure Python (about 20 ms per 900-word article).
-  2. rensa's RMinHash, 128 permutations, fixed seed, 32-bit values (about
-     0.3 ms per article, most of it finding the words).
+  2. rensa's RMinHash, 256 permutations, fixed seed, 32-bit values (about
+     0.3-0.5 ms per article, most of it finding the words). 256 rather than
+     128: on the benchmark's wire copies (bench/dedup.py) it misses 6 copies
+     that exact Jaccard keeps instead of 13, for no measurable cost.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ __all__ = [
 ]
 
 SIGNATURE_VERSION = 2
-NUM_PERM = 128
+NUM_PERM = 256
 SHINGLE_WORDS = 3
 # Bounds the work per article; copies of one story agree from their first
 # paragraphs on, so the rest of a very long text adds cost, not accuracy.
