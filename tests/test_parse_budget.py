@@ -149,6 +149,24 @@ def test_pages_from_many_threads_each_get_their_own_answer() -> None:
         ]
 
 
+def test_pages_at_once_are_capped_at_the_cores_so_children_stay_few() -> None:
+    # A worker's thread pool may ask for dozens of pages at once; each page in
+    # flight holds a forked child, so more than one per core would only add memory.
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    from worker.parse import budget
+
+    stop_server()
+    with ThreadPoolExecutor(16) as pool:
+        assert list(pool.map(budget_targets.spin, [200_000] * 48)) == [200_000] * 48
+    server = budget._server()._process
+    assert server is not None
+    children = psutil.Process(server.pid).children()
+    assert 1 <= len(children) <= max(2, os.cpu_count() or 2)
+
+
 def test_a_child_killed_over_budget_does_not_take_the_next_page_with_it() -> None:
     with pytest.raises(ExtractBudgetError):
         budget_targets.spin(10**12)

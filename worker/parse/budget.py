@@ -90,6 +90,9 @@ class _Server:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # Extraction is CPU-bound: more pages at once than cores only adds a
+        # child's memory each (a worker's thread pool could ask for dozens).
+        self._slots = threading.BoundedSemaphore(max(2, os.cpu_count() or 2))
         self._control: socket.socket | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -97,6 +100,17 @@ class _Server:
         self, budget: Budget, target: tuple[str, str], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         request = pickle.dumps((budget, target, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+        with self._slots:
+            reply = self._exchange(budget, request)
+        if not reply:  # killed by the kernel (SIGXCPU, SIGKILL) or past the wall backstop
+            raise ExtractBudgetError(f"over its CPU budget ({budget.cpu_seconds} s)")
+        ok, value = pickle.loads(reply)
+        if ok:
+            return value
+        raise value
+
+    def _exchange(self, budget: Budget, request: bytes) -> bytes:
+        """Send one page's request to a child; its reply, or b"" if it was stopped."""
         ours, theirs = socket.socketpair()
         with ours:
             try:
@@ -110,12 +124,7 @@ class _Server:
                 reply = _read_all(ours)
             except (TimeoutError, OSError):
                 reply = b""
-        if not reply:  # killed by the kernel (SIGXCPU, SIGKILL) or past the wall backstop
-            raise ExtractBudgetError(f"over its CPU budget ({budget.cpu_seconds} s)")
-        ok, value = pickle.loads(reply)
-        if ok:
-            return value
-        raise value
+        return reply
 
     def _hand_over(self, channel: socket.socket) -> None:
         """Give the server one end of a request's channel; restart a server that died."""
@@ -232,7 +241,10 @@ class _Children:
 
     def serve_one(self) -> bool:
         """Handle what is ready; False once the caller has gone."""
-        for key, _events in self._selector.select():
+        # Children first: one that said it is idle takes the page that arrives
+        # with it, rather than a fork of a new child.
+        ready = sorted(self._selector.select(), key=lambda event: event[0].fileobj is self._control)
+        for key, _events in ready:
             link = key.fileobj
             assert isinstance(link, socket.socket)
             if link is self._control:
@@ -331,8 +343,10 @@ def _child_loop(link: socket.socket) -> None:
             return
         with socket.socket(fileno=fds[0]) as channel:
             _child(channel, baseline)
-        if page + 1 < _PAGES_PER_CHILD:
-            link.send(b"i")
+            if page + 1 < _PAGES_PER_CHILD:
+                # Idle is said before the caller sees its reply end (the channel
+                # closing): a next page from that caller then finds this child free.
+                link.send(b"i")
 
 
 def _child(channel: socket.socket, baseline: int) -> None:
