@@ -1,6 +1,6 @@
 """Values that came from `${NAME}` in the config, and hiding them in text.
 
-Every value filled in from the environment is a secret (SPEC section 2),
+Every value filled in from the environment is a secret (docs/security.md, "Secrets"),
 wherever it stands in a URL or header: user, password, host, path, query.
 Text that may quote such a URL (a target's shown URL, a send error, a log
 line, a stored delivery record) passes `Secrets.mask` before anyone sees it.

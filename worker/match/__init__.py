@@ -1,4 +1,4 @@
-"""Rule matching: the query language of SPEC section 3 and a compiled matcher.
+"""Rule matching: the query language of docs/rules.md and a compiled matcher.
 
     rules = compile_rules([("s300", '"S-300" AND Iran')])
     for match in rules.match(Document(title, summary, body)):

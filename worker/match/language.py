@@ -1,4 +1,4 @@
-"""The language of an article, for `word~` (SPEC section 3).
+"""The language of an article, for `word~` (docs/rules.md).
 
 Declared languages come first: a source's `language:` in sources.yaml (the
 user knows better than a site's template), then what the page or the feed

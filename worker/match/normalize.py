@@ -1,4 +1,4 @@
-"""Normalization shared by rule terms and article text (SPEC section 3).
+"""Normalization shared by rule terms and article text (docs/rules.md).
 
 Both sides go through the same code, so a rule finds its words whatever the
 script, case, accents or dash style of the article. Three views of a field:
@@ -64,7 +64,7 @@ _SUBSTRING_RANGES: tuple[tuple[int, int], ...] = (
     (0x20000, 0x3134F),  # CJK extensions B to G
 )
 
-# Compared through unidecode's Latin transliteration (SPEC: Cyrillic, Greek).
+# Compared through unidecode's Latin transliteration (docs/rules.md: Cyrillic, Greek).
 _TRANSLIT_RANGES: tuple[tuple[int, int], ...] = (
     (0x0370, 0x03FF),
     (0x0400, 0x052F),

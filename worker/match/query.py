@@ -1,4 +1,4 @@
-"""The rule language (SPEC section 3): tokenizer and parser to a frozen AST.
+"""The rule language (docs/rules.md): tokenizer and parser to a frozen AST.
 
 Grammar, loosest binding first (NOT > NEAR > AND > OR, NEAR binding tighter
 than AND as the spec asks, and NOT applying to a whole NEAR expression since

@@ -38,7 +38,7 @@ class _Result:
 def _word_matches(word: Word, token: Token) -> bool:
     text, _, _, accents, form, language = token
     if word.stem:
-        # SPEC: the same stem in the text word's language, or the rule word
+        # docs/rules.md, `word~`: the same stem in the text word's language, or the rule word
         # plus one of that language's endings (the empty one included).
         if text in word_forms(word.form, word.text, language):
             return True

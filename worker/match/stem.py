@@ -1,4 +1,4 @@
-"""Inflected forms for `word~` (SPEC section 3): Snowball stems and inflectional endings.
+"""Inflected forms for `word~` (docs/rules.md): Snowball stems and inflectional endings.
 
 A text word's language is its script's language in the article: the
 article's own language when the word is written in that language's script,

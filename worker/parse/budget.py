@@ -41,7 +41,8 @@ from worker.errors import ExtractBudgetError, ExtractError
 
 __all__ = ["CPU_SECONDS", "MEMORY_BYTES", "Budget", "stop_server", "within_budget"]
 
-# SPEC section 1: "extracting one page costs at most about 2 s of CPU".
+# docs/security.md, "Article pages: a CPU and memory budget": at most about
+# 2 s of CPU per page.
 # RLIMIT_CPU counts whole seconds; the kernel sends SIGXCPU past the soft
 # limit and SIGKILL a second later.
 CPU_SECONDS = 2

@@ -77,7 +77,8 @@ def looks_like_feed(data: bytes, content_type: str | None) -> bool:
 def dedupe_entries(entries: Iterable[FeedEntry]) -> tuple[FeedEntry, ...]:
     """Entries with repeated guids (or, lacking one, urls) collapsed to the first.
 
-    An entry with no guid, no link and no title is no entry (SPEC section 1).
+    An entry with no guid, no link and no title is no entry (docs/security.md, "Links
+    and addresses").
     """
     seen: set[str] = set()
     kept = []

@@ -85,7 +85,7 @@ def parse_web_url(url: str) -> WebUrl | BadUrl:
 
     A link such as `http://0177.0.0.1/x` or `http://☃.net/` comes back as a
     BadUrl with a reason, so one malformed link costs its entry a page, not
-    the run (SPEC section 6).
+    the run (docs/security.md, "Links and addresses").
     """
     try:
         parts = urlsplit(url.strip())

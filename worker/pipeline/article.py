@@ -67,7 +67,7 @@ def build_article(
 ) -> BuiltArticle:
     """The entry as an Article; with `full_text`, the page's main text is the body.
 
-    One rule (SPEC section 1): whatever happens while the page is fetched,
+    One rule (docs/security.md, "The fallback rule"): whatever happens while the page is fetched,
     parsed or extracted, the entry is matched on the feed's own text, and
     the result says why. Only two things are raised: HostBusy (the host's
     slot is taken, wait for it) and, with `retry`, a FetchError that a later

@@ -36,7 +36,7 @@ __all__ = ["run"]
 
 log = logging.getLogger("wirewatch")
 
-# Longer than the worker's soft shutdown (celery_app.worker_soft_shutdown_timeout).
+# Longer than the worker's soft shutdown (worker.service.app: worker_soft_shutdown_timeout).
 STOP_GRACE = 40.0
 
 
@@ -48,7 +48,7 @@ def celery_command(
     base = [sys.executable, "-m", "celery", "-A", "worker.service.app", *quiet]
     if role == "worker":
         # Ticks, polls, deliveries. Threads: a poll mostly waits on the network,
-        # so many run in one process (see celery_app: worker_pool).
+        # so many run in one process (see worker.service.app: worker_pool).
         return [
             *base, "worker",
             "--pool", "threads",
