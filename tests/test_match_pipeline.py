@@ -1,7 +1,7 @@
 """`word~` in the worker's own pipeline: the article's language comes from the
 source's `language:`, else the feed's declaration, else the text, and reaches
 the matcher through the real parse, archive and finish_article steps on a real
-Redis (SPEC section 3)."""
+Redis (docs/rules.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`word~` (SPEC section 3): the per-language case files, and how it sits in the language."""
+"""`word~` (docs/rules.md): the per-language case files, and how it sits in the language."""
 
 from __future__ import annotations
 

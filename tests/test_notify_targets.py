@@ -191,7 +191,7 @@ def test_every_generic_webhook_scheme_of_apprise_is_checked() -> None:
     assert schemes <= WEBHOOK_SCHEMES
     assert is_webhook("JSONS://hooks.example.org/x")
     assert not is_webhook("mailto://127.0.0.1:25/a@example.org?from=w@example.org")
-    # Self-hosted chat and push servers name their host too (SPEC section 6).
+    # Self-hosted chat and push servers name their host too (docs/security.md).
     assert is_webhook("matrix://bot:pass@127.0.0.1:8008/#alerts:localhost")
     assert is_webhook("gotify://127.0.0.1/token") and is_webhook("ntfy://127.0.0.1/topic")
     assert not is_webhook("ntfy://topic")  # ntfy.sh: checked when it connects

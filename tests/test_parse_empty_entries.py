@@ -1,4 +1,4 @@
-"""An entry with no link, no guid and no title is no entry (SPEC section 1)."""
+"""An entry with no link, no guid and no title is no entry (docs/how-it-works.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""parse_web_url: a link that cannot be used is a reason, never an exception (SPEC section 6)."""
+"""parse_web_url: a link that cannot be used is a reason, never an exception (docs/security.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One rule for every entry (SPEC section 1): whatever happens while its page is
+"""One rule for every entry (docs/how-it-works.md): whatever happens while its page is
 fetched, parsed or extracted, the entry is matched on the feed's own text, the
 reason is counted (metrics and `wirewatch status`), and the run goes on."""
 

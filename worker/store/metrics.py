@@ -27,7 +27,7 @@ class CounterSpec:
 
 COUNTERS: Mapping[str, CounterSpec] = {
     "wirewatch_polls": CounterSpec(
-        "Source polls, by result (ok, not-modified, or an error kind).", ("result",)
+        "Source polls, by result (ok, not-modified, unchanged, or an error kind).", ("result",)
     ),
     "wirewatch_fetch_errors": CounterSpec(
         "Failed fetches of sources and pages, by kind.", ("kind",)
