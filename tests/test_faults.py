@@ -19,6 +19,7 @@ from tests.receivers import SmtpReceiver
 from tests.test_e2e_pipeline import by_subject, settled, write_config
 from tests.waiting import wait_until
 from tests.wirewatch_process import Wirewatch
+from worker.service.app import broker_url
 from worker.service.embedded_redis import EmbeddedRedis
 from worker.store import Store
 
@@ -182,7 +183,7 @@ def test_a_task_that_keeps_coming_back_is_set_aside(
     running.start()
     store = Store.from_url(own_redis.url)
     wait_until(lambda: store.sources.last_heartbeat() is not None, 60, "the worker to tick")
-    broker = Celery(broker=own_redis.url)
+    broker = Celery(broker=broker_url(own_redis.url))
 
     def deliveries_of_one_message(task: str, task_id: str, times: int) -> None:
         # What a broker does with a task whose worker died each time.
