@@ -207,13 +207,14 @@ import redis.connection
 from worker.service import tasks
 
 sends = []
-real = redis.connection.Connection.send_packed_command
+real = redis.connection.AbstractConnection.send_packed_command
 
 def counting(self, command, check_health=True):
     sends.append(1)  # one send per command or per pipeline: a round trip
     return real(self, command, check_health)
 
-redis.connection.Connection.send_packed_command = counting
+# On AbstractConnection: a TCP and a unix-socket REDIS_URL both count.
+redis.connection.AbstractConnection.send_packed_command = counting
 counts = []
 for n in range(4):
     before = len(sends)
