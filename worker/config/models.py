@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import soupsieve
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -200,6 +199,10 @@ class Selectors(_Model):
         # A typo in a selector would otherwise surface only at the first
         # poll, as a source that "finds no items".
         if value is not None:
+            # Imported here: soupsieve brings BeautifulSoup and lxml, which
+            # only a config with listing sources needs (tests/test_imports.py).
+            import soupsieve
+
             try:
                 soupsieve.compile(value)
             except soupsieve.SelectorSyntaxError as error:

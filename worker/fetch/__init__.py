@@ -9,18 +9,45 @@ decode      bodies read within a byte limit, decompressed in bounded steps
 types       the frozen limits and results of a fetch
 """
 
-from worker.fetch.client import Fetcher, check_url, fetch
-from worker.fetch.netguard import Resolver, is_refused_address, webhook_refusal
-from worker.fetch.politeness import HostGate, origin_of
-from worker.fetch.transport import SafeTransport, make_client
-from worker.fetch.types import (
-    DEFAULT_USER_AGENT,
-    Credentials,
-    FetchLimits,
-    FetchResult,
-    HostBusy,
-    Validators,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from worker.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from worker.fetch.client import Fetcher, check_url, fetch
+    from worker.fetch.netguard import Resolver, is_refused_address, webhook_refusal
+    from worker.fetch.politeness import HostGate, origin_of
+    from worker.fetch.transport import SafeTransport, make_client
+    from worker.fetch.types import (
+        DEFAULT_USER_AGENT,
+        Credentials,
+        FetchLimits,
+        FetchResult,
+        HostBusy,
+        Validators,
+    )
+
+# Each name's submodule, imported on first use (worker.lazy says why).
+_EXPORTS = {
+    "Credentials": "types",
+    "DEFAULT_USER_AGENT": "types",
+    "FetchLimits": "types",
+    "FetchResult": "types",
+    "Fetcher": "client",
+    "HostBusy": "types",
+    "HostGate": "politeness",
+    "Resolver": "netguard",
+    "SafeTransport": "transport",
+    "Validators": "types",
+    "check_url": "client",
+    "fetch": "client",
+    "is_refused_address": "netguard",
+    "make_client": "transport",
+    "origin_of": "politeness",
+    "webhook_refusal": "netguard",
+}
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -40,3 +67,7 @@ __all__ = [
     "origin_of",
     "webhook_refusal",
 ]
+
+
+def __getattr__(name: str) -> object:
+    return lazy_attribute(__name__, _EXPORTS, name)

@@ -16,12 +16,39 @@ matched.
 language, kept to test the compiled matcher against.
 """
 
-from worker.match.compile import RuleSet, compile_rules, match_query
-from worker.match.document import FIELDS, Document, matched_terms, span_text
-from worker.match.explain import Inflection, inflections
-from worker.match.language import article_document, detect_language, resolve_language
-from worker.match.query import Query, parse_query
-from worker.match.stem import LANGUAGES, article_language
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from worker.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from worker.match.compile import RuleSet, compile_rules, match_query
+    from worker.match.document import FIELDS, Document, matched_terms, span_text
+    from worker.match.explain import Inflection, inflections
+    from worker.match.language import article_document, detect_language, resolve_language
+    from worker.match.query import Query, parse_query
+    from worker.match.stem import LANGUAGES, article_language
+
+# Each name's submodule, imported on first use (worker.lazy says why).
+_EXPORTS = {
+    "Document": "document",
+    "FIELDS": "document",
+    "Inflection": "explain",
+    "LANGUAGES": "stem",
+    "Query": "query",
+    "RuleSet": "compile",
+    "article_document": "language",
+    "article_language": "stem",
+    "compile_rules": "compile",
+    "detect_language": "language",
+    "inflections": "explain",
+    "match_query": "compile",
+    "matched_terms": "document",
+    "parse_query": "query",
+    "resolve_language": "language",
+    "span_text": "document",
+}
 
 __all__ = [
     "FIELDS",
@@ -41,3 +68,7 @@ __all__ = [
     "resolve_language",
     "span_text",
 ]
+
+
+def __getattr__(name: str) -> object:
+    return lazy_attribute(__name__, _EXPORTS, name)

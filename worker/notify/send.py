@@ -18,8 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import apprise
-
 from worker.errors import WirewatchError
 from worker.fetch.netguard import (
     NetworkPolicy,
@@ -145,6 +143,8 @@ def _send(
     # not, so they are unaffected.
     policy = NetworkPolicy(allow_private_networks=allow_private_networks, resolver=resolver)
     title, fitted = _prepare(plugin, message)
+    import apprise  # here, not at import: beat and the supervisor never send
+
     notifier = apprise.Apprise(asset=apprise_asset())
     notifier.add(plugin)
     try:

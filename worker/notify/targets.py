@@ -14,16 +14,16 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import apprise
 import yaml
-from apprise.config.base import ConfigBase
-from apprise.manager_plugins import NotificationManager
 
 from worker.errors import ConfigError, ConfigIssue
 from worker.notify.escape import Format
 from worker.secrets import Secrets
+
+if TYPE_CHECKING:
+    import apprise
 
 __all__ = [
     "Target",
@@ -70,7 +70,14 @@ class Target:
         return f"Target(id={self.id!r}, safe_url={self.safe_url!r}, tags={sorted(self.tags)!r})"
 
 
+# Apprise is imported where it is used: `worker.config` imports this module,
+# and beat, the supervisor and `wirewatch check` of a config without targets
+# should not carry Apprise and its plugins (tests/test_imports.py).
+
+
 def apprise_asset() -> apprise.AppriseAsset:
+    import apprise
+
     # Apprise's own ${...} templates would read APPRISE_TEMPLATE_* variables at
     # send time; wirewatch has already filled every placeholder, so they stay off.
     return apprise.AppriseAsset(app_id="wirewatch", allow_templates=False)
@@ -78,6 +85,8 @@ def apprise_asset() -> apprise.AppriseAsset:
 
 def plugin_for(url: str) -> Any:
     """The Apprise service object for a full URL, or None if Apprise cannot load it."""
+    import apprise
+
     return apprise.Apprise.instantiate(url, asset=apprise_asset())
 
 
@@ -273,12 +282,16 @@ def _why_not(entry: Any) -> str:
 
 
 def _known_schemas() -> frozenset[str]:
+    from apprise.manager_plugins import NotificationManager
+
     # Apprise's plugin manager is untyped; the schemas are plain strings.
     manager: Any = NotificationManager
     return frozenset(str(s).lower() for s in manager().schemas())
 
 
 def _services(shared: dict[str, Any], entry: Any) -> list[Any]:
+    from apprise.config.base import ConfigBase
+
     document = yaml.safe_dump({**shared, "urls": [entry]}, allow_unicode=True)
     services, _configs = ConfigBase.config_parse_yaml(document, asset=apprise_asset())
     return list(services)

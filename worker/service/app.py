@@ -18,7 +18,9 @@ from celery.signals import beat_init, celeryd_init, setup_logging, worker_shutdo
 
 from worker.config import Settings, load_settings
 from worker.errors import WirewatchError
+from worker.secrets import Secrets
 from worker.service import logs
+from worker.service.log_masking import mask_handlers
 from worker.service.runtime import ARTICLES_QUEUE, TICKS_QUEUE, config_dir, redis_url
 
 __all__ = ["app", "broker_url", "max_countdown", "settings_at_start", "task_lease"]
@@ -145,21 +147,44 @@ def _configuration() -> dict[str, Any]:
 
 
 # Built without I/O: Celery reads `_configuration` (settings.yaml, the Redis
-# URL) only when a worker starts or a task is first sent.
-app = Celery("wirewatch", include=["worker.service.tasks"])
+# URL) only when a worker starts or a task is first sent. No `include`: beat
+# imports those modules too, and it sends tasks by name; a worker imports
+# them as it starts (`_worker_starting`).
+app = Celery("wirewatch")
 app.add_defaults(_configuration)
 
 
 @celeryd_init.connect
-def _quiet_warnings(**_: Any) -> None:
-    # Sent just before the worker checks its privileges (a warning when root).
+def _worker_starting(**_: Any) -> None:
+    """A worker, not beat, is starting: its tasks, before it consumes anything.
+
+    Sent before the worker sets itself up (its task registry, its consumer)
+    and before it checks its privileges (a warning when root).
+    """
+    import worker.service.tasks  # noqa: F401 (registers the tasks on `app`)
+
     logs.quiet_celery_warnings()
 
 
 @setup_logging.connect
 def _logging(loglevel: int | str, **_: Any) -> None:
-    """wirewatch's one line per event, Celery's own lines only when verbose (`logs`)."""
+    """wirewatch's one line per event, Celery's own lines only when verbose (`logs`).
+
+    Every line through the root logger's handlers, Apprise's and Celery's own
+    included, is masked: the config's secrets, URL passwords (`log_masking`).
+    """
     logs.configure(loglevel, loud=logs.verbose())
+    mask_handlers(logging.getLogger(), _secrets_in_force)
+
+
+def _secrets_in_force() -> Secrets:
+    from worker.service.runtime import live_config
+
+    try:
+        config = live_config().in_force
+    except WirewatchError:
+        return Secrets()  # no Redis named yet: no config, so no secrets either
+    return config.secrets if config is not None else Secrets()
 
 
 @worker_shutdown.connect

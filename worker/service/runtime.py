@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from worker.errors import WirewatchError
+from worker.service.live_config import LiveConfig
 from worker.service.presence import Presence, new_owner
 from worker.store import Store
 
@@ -25,6 +26,7 @@ __all__ = [
     "config_dir",
     "data_dir",
     "get_store",
+    "live_config",
     "redis_url",
 ]
 
@@ -67,6 +69,12 @@ def get_store() -> Store:
     store = Store.from_url(redis_url(), owner=new_owner())
     presence().start_for(store)
     return store
+
+
+@cache
+def live_config() -> LiveConfig:
+    """The process's config in force, reloaded as the files change (workers' tasks)."""
+    return LiveConfig(config_dir(), get_store())
 
 
 @cache

@@ -20,10 +20,9 @@ from typing import Any
 import httpx
 import redis
 from celery import Task
-from celery.signals import setup_logging
 
 from worker.config import Config, Source
-from worker.errors import FetchError, WirewatchError
+from worker.errors import FetchError
 from worker.fetch import Fetcher, FetchLimits, HostBusy, make_client, origin_of
 from worker.models import FeedEntry
 from worker.pipeline import (
@@ -43,12 +42,9 @@ from worker.pipeline import (
 from worker.pipeline.delivery import deliver
 from worker.pipeline.digest import close_digests
 from worker.pipeline.outcome import PollOutcome
-from worker.secrets import Secrets
 from worker.service import logs
 from worker.service.app import app, max_countdown, task_lease
-from worker.service.live_config import LiveConfig
-from worker.service.log_masking import mask_handlers
-from worker.service.runtime import config_dir, get_store
+from worker.service.runtime import get_store, live_config
 from worker.store import Store
 
 __all__ = ["MAX_STARTS", "GuardedTask", "deliver_task", "fan_out", "poll", "process", "tick"]
@@ -56,11 +52,6 @@ __all__ = ["MAX_STARTS", "GuardedTask", "deliver_task", "fan_out", "poll", "proc
 log = logging.getLogger(__name__)
 # One human line per event (a poll's summary, an alert sent): worker.service.logs.
 events = logging.getLogger(logs.EVENTS)
-
-
-@cache
-def _live() -> LiveConfig:
-    return LiveConfig(config_dir(), get_store())
 
 
 @cache
@@ -73,24 +64,8 @@ def _fetcher(config: Config, store: Store) -> Fetcher:
     return Fetcher(_client(limits), limits, store.hosts)
 
 
-def _secrets_in_force() -> Secrets:
-    try:
-        config = _live().in_force
-    except WirewatchError:
-        return Secrets()  # no Redis named yet: no config, so no secrets either
-    return config.secrets if config is not None else Secrets()
-
-
-@setup_logging.connect
-def _mask_secrets_in_logs(**_: Any) -> None:
-    # Celery imports this module before it sets up logging, and calls this
-    # after app.py's receiver has put the handlers on the root logger: every
-    # line through them, Apprise's and Celery's own included, is masked.
-    mask_handlers(logging.getLogger(), _secrets_in_force)
-
-
 def _config() -> Config | None:
-    config = _live().current()
+    config = live_config().current()
     if config is None:
         log.error("no valid config yet; fix the errors reported above (wirewatch check)")
     return config
