@@ -8,8 +8,6 @@ Real Redis, a loopback news site and a real HTTP receiver answering 500.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from urllib.parse import quote, unquote
@@ -19,7 +17,7 @@ import pytest
 from tests.newsroom import S300, Newsroom, write_site_config
 from tests.receivers import WebhookReceiver
 from tests.waiting import wait_until
-from tests.wirewatch_process import PROJECT, Wirewatch, run_cli
+from tests.wirewatch_process import Wirewatch, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -29,26 +27,11 @@ SECRET = "hunter2-Zq9/x y"  # a slash and a space: encoded forms differ
 class VerboseWirewatch(Wirewatch):
     """`wirewatch run -v --loglevel DEBUG`: Celery's and Apprise's own lines too."""
 
-    def start(self) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "worker",
-                "run",
-                "-v",
-                "--loglevel",
-                "DEBUG",
-                "--concurrency",
-                "2",
-            ],
-            cwd=PROJECT,
-            env={**self.env(), "HOOK_SECRET": SECRET},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    def run_args(self) -> list[str]:
+        return ["-v", "--loglevel", "DEBUG", "--concurrency", "2"]
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), "HOOK_SECRET": SECRET}
 
 
 def test_a_failing_webhook_never_shows_its_secret_in_the_log(

@@ -51,18 +51,14 @@ class Wirewatch:
             env["REDIS_URL"] = self.redis_url
         return env
 
+    def run_args(self) -> list[str]:
+        """The options `wirewatch run` is started with."""
+        return ["--concurrency", "2", *(["--verbose"] if self.verbose else [])]
+
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "worker",
-                "run",
-                "--concurrency",
-                "2",
-                *(["--verbose"] if self.verbose else []),
-            ],
+            [sys.executable, "-m", "worker", "run", *self.run_args()],
             cwd=PROJECT,
             env=self.env(),
             stdout=log,
