@@ -308,95 +308,14 @@ RU_NAMES = [
     "НАТО",
     "Газпром Газпрома Газпрому",
 ]
-RU_SYLLABLES = dict(
-    zip(
-        [
-            "ka",
-            "ri",
-            "to",
-            "ma",
-            "ne",
-            "so",
-            "lu",
-            "vi",
-            "pe",
-            "da",
-            "zo",
-            "ra",
-            "ki",
-            "mo",
-            "te",
-            "na",
-            "bu",
-            "ge",
-            "lo",
-            "fi",
-            "sa",
-            "do",
-            "mi",
-            "ru",
-            "ta",
-        ],
-        [
-            "ка",
-            "ри",
-            "то",
-            "ма",
-            "не",
-            "со",
-            "лу",
-            "ви",
-            "пе",
-            "да",
-            "зо",
-            "ра",
-            "ки",
-            "мо",
-            "те",
-            "на",
-            "бу",
-            "ге",
-            "ло",
-            "фи",
-            "са",
-            "до",
-            "ми",
-            "ру",
-            "та",
-        ],
-        strict=True,
-    )
-)
 RU_ENDINGS = ["", "", "", "а", "у", "ом", "е", "ы", "ов", "ами"]
 ACCENTED = ["São Paulo", "Łódź", "Zürich", "Ankara\u2019s", "Erdoğan", "Шойгу", "Москва", "Кремль"]
 COMPOUNDS = ["S-300", "S-400", "F-16", "Su-35", "MiG-29", "T-90", "Kh-101", "Tu-95", "A-50"]
-SYLLABLES = [
-    "ka",
-    "ri",
-    "to",
-    "ma",
-    "ne",
-    "so",
-    "lu",
-    "vi",
-    "pe",
-    "da",
-    "zo",
-    "ra",
-    "ki",
-    "mo",
-    "te",
-    "na",
-    "bu",
-    "ge",
-    "lo",
-    "fi",
-    "sa",
-    "do",
-    "mi",
-    "ru",
-    "ta",
-]
+SYLLABLES = ["ka", "ri", "to", "ma", "ne", "so", "lu", "vi", "pe", "da", "zo", "ra", "ki"]
+SYLLABLES += ["mo", "te", "na", "bu", "ge", "lo", "fi", "sa", "do", "mi", "ru", "ta"]
+# The same syllables in Cyrillic, so made-up Russian words read like the Latin ones.
+_CYRILLIC = str.maketrans("abdefgiklmnoprstuvz", "абдефгиклмнопрстувз")
+RU_SYLLABLES = {syllable: syllable.translate(_CYRILLIC) for syllable in SYLLABLES}
 
 
 def pseudo_words(rng: random.Random, count: int) -> list[str]:
