@@ -490,14 +490,22 @@ def _stop(process: subprocess.Popen[bytes], grace: float = 60.0) -> None:
 # ---------------------------------------------------------------- the runs
 
 
-def run_rounds(args: argparse.Namespace, layout: Layout, work: Path, deadline: Deadline) -> None:
-    round_no = multiprocessing.Value("i", 0)
+def start_origins(
+    layout: Layout,
+) -> tuple[Synchronized[int], multiprocessing.Process, list[int]]:
+    """The loopback origins in a process of their own: the round counter they
+    read, the process, and the port of each origin."""
+    round_no: Synchronized[int] = multiprocessing.Value("i", 0)
     ports_queue: multiprocessing.Queue[int] = multiprocessing.Queue()
     servers = multiprocessing.Process(
         target=serve, args=(layout, round_no, ports_queue), daemon=True
     )
     servers.start()
-    ports = [ports_queue.get(timeout=120) for _ in range(layout.origins)]
+    return round_no, servers, [ports_queue.get(timeout=120) for _ in range(layout.origins)]
+
+
+def run_rounds(args: argparse.Namespace, layout: Layout, work: Path, deadline: Deadline) -> None:
+    round_no, servers, ports = start_origins(layout)
     ids = write_config(work / "config", ports, layout, args.rules, args.interval, args.max_age)
     interval = parse_duration(args.interval).total_seconds()
     redis_server = EmbeddedRedis(work / "redis")
@@ -576,13 +584,7 @@ def build_backlog(
     """Poll enough feeds (full_text off) with the poll worker alone to queue `--drain` articles."""
     feeds = -(-args.drain // args.items)
     layout = Layout(feeds, min(args.origins, feeds), args.items, 0, 60.0, 0, time.time())
-    round_no = multiprocessing.Value("i", 0)
-    ports_queue: multiprocessing.Queue[int] = multiprocessing.Queue()
-    servers = multiprocessing.Process(
-        target=serve, args=(layout, round_no, ports_queue), daemon=True
-    )
-    servers.start()
-    ports = [ports_queue.get(timeout=120) for _ in range(layout.origins)]
+    _, servers, ports = start_origins(layout)
     ids = write_config(work / "config", ports, layout, args.rules, "24h", "90d")
     redis_server = EmbeddedRedis(work / "redis")
     url = redis_server.start()
