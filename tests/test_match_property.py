@@ -236,3 +236,19 @@ def test_spans_of_long_folded_text_are_those_of_the_tokens(words: list[str], ext
     for token in {token for token, _, _, _ in tokens}:
         found = [(start, end) for other, start, end, _ in tokens if other == token]
         assert field.word_spans(token) in (None, found)
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=st.lists(_LONG_WORDS, min_size=1, max_size=80))
+def test_cyrillic_code_page_field_agrees_with_the_general_path(words: list[str]) -> None:
+    """Text that takes the Cyrillic code-page path has the general path's
+    tokens, forms, token offsets, and form spans (its own searched words)."""
+    text = " ".join(words)
+    tokens = tokenize(text)
+    field = FieldText(text)
+    assert field.tokens == [token for token, _, _, _ in tokens]
+    assert field.forms() == [word_form(text[start:end]) for _, start, end, _ in tokens]
+    assert [field.span(i, i) for i in range(len(tokens))] == [(s, e) for _, s, e, _ in tokens]
+    for form in set(field.forms()):
+        expected = [(s, e) for _, s, e, _ in tokens if word_form(text[s:e]) == form]
+        assert field.form_spans([form]) in (None, expected)  # None: by token positions

@@ -430,7 +430,7 @@ class RuleSet:
         words = self._words
         for index, field in enumerate(fields):
             if field.tokens:
-                state.field_words[index] = words.intersection(field.tokens)
+                state.field_words[index] = words.intersection(state.distinct_tokens(index))
                 if self._automaton is not None:
                     self._scan_keys(state, index, field)
                 if stems:

@@ -66,6 +66,7 @@ class ArticleState:
     """One article being matched: which terms occurred where, regex results."""
 
     __slots__ = (
+        "_distinct",
         "_leaf_spans",
         "_span_objects",
         "_stem_hits",
@@ -95,6 +96,7 @@ class ArticleState:
         stems: StemIndex | None = None,
     ) -> None:
         self.fields = fields
+        self._distinct: dict[int, set[str]] = {}  # each field's tokens, once each
         # `word~` terms: the article's language (a key of stem.LANGUAGES),
         # the rule set's index of them, and which (by key, `~form`) occurred.
         self.language = language
@@ -149,10 +151,19 @@ class ArticleState:
             self._word_occurrences[word] = found
         return found
 
+    def distinct_tokens(self, index: int) -> set[str]:
+        """The tokens of field `index`, each once."""
+        found = self._distinct.get(index)
+        if found is None:
+            found = self._distinct[index] = set(self.fields[index].tokens)
+        return found
+
     def scan_stems(self, index: int) -> frozenset[str]:
         """The `word~` terms found in field `index` (needs `stems`), remembered."""
         assert self.stems is not None
-        hits = self.stems.hits(list(set(self.fields[index].forms())), self.language)
+        field = self.fields[index]
+        forms = set(field.forms()) if not field.is_latin() else self.distinct_tokens(index)
+        hits = self.stems.hits(forms, self.language)
         self._stem_hits[index] = hits
         return frozenset(chain.from_iterable(hits.values()))
 
@@ -200,14 +211,19 @@ class ArticleState:
         return found
 
     def _stem_spans(self, node: StemNode) -> list[CharSpan]:
-        # Searched for in the text itself where the tokens say it all.
+        # Searched for in the text itself where the forms or tokens say it all.
         found: list[CharSpan] = []
+        key = node.key
         for index in node.field_indexes:
-            if node.key not in self.field_stems[index]:
+            if key not in self.field_stems[index]:
                 continue
             field = self.fields[index]
-            tokens = self.stem_tokens(node.key, index)
-            direct = None
+            hits = self._stem_hits.get(index, {})
+            direct = field.form_spans([form for form, keys in hits.items() if key in keys])
+            if direct is not None:
+                found += [(index, start, end) for start, end in direct]
+                continue
+            tokens = self.stem_tokens(key, index)
             if tokens is not None:
                 spans = [field.word_spans(token) for token in tokens]
                 if None not in spans:

@@ -23,10 +23,19 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from itertools import accumulate, compress, pairwise, repeat
-from operator import add, sub
+from itertools import accumulate, repeat
+from operator import sub
 
 from unidecode import unidecode
+
+from worker.match.codepage import (
+    CodePage,
+    CodePageField,
+    WordEntry,
+    class_changes,
+    run_offsets,
+    split_at,
+)
 
 __all__ = [
     "FieldText",
@@ -325,6 +334,21 @@ class _WordEntries:
 _WORD_ENTRIES = _WordEntries()
 
 
+def _codepage_entry(word: str) -> WordEntry | None:
+    """`_word_entry` of a lowered word of the code page, with the chars at
+    either end that fold to nothing counted."""
+    entry = _word_entry(word)
+    if entry is None:
+        return None
+    lead = 0
+    while not fold_unit(word[lead])[0]:
+        lead += 1
+    trail = 0
+    while not fold_unit(word[-1 - trail])[0]:
+        trail += 1
+    return WordEntry(entry[0], entry[1], lead, trail)
+
+
 class NormText:
     """A field's folded text with a map back to original offsets."""
 
@@ -575,47 +599,18 @@ def _ascii_tokens(raw: bytes) -> tuple[list[str], bytes, list[int]]:
     lowered = raw.translate(_LOWER_OR_SPACE)
     cuts = _class_changes(raw)
     if cuts:
-        lowered = b" ".join(_split_at(lowered, cuts))
+        lowered = b" ".join(split_at(lowered, cuts))
     return lowered.decode("ascii").split(), lowered, cuts
 
 
 def _ascii_offsets(raw: bytes) -> tuple[list[int], list[int]]:
     """Start and end of every token of `_ascii_tokens(raw)`, without a Python loop."""
-    parts = raw.translate(_LOWER_OR_SPACE).split(b" ")
-    lengths = list(map(len, parts))
-    # Part i ends after the lengths of parts 0..i and the i spaces between them.
-    ends = list(map(add, accumulate(lengths), range(len(lengths))))
-    starts = list(map(sub, ends, lengths))
-    starts, ends = list(compress(starts, lengths)), list(compress(ends, lengths))
-    cuts = _class_changes(raw)
-    if cuts:  # where a letter meets a digit, one token becomes two
-        starts, ends = sorted(starts + cuts), sorted(ends + cuts)
-    return starts, ends
+    return run_offsets(raw.translate(_LOWER_OR_SPACE), _class_changes(raw))
 
 
 def _class_changes(raw: bytes) -> list[int]:
     """Offsets where a letter meets a digit (or the other way round)."""
-    classes = raw.translate(_CLASS)
-    # Digits are rare in prose: hopping from one to the next with find() beats
-    # searching "a0" in text that is mostly "a", or a regex scan.
-    cuts: list[int] = []
-    letter, digit, size = ord("a"), ord("0"), len(classes)
-    index = classes.find(b"0")
-    while index >= 0:
-        if index > 0 and classes[index - 1] == letter:
-            cuts.append(index)
-        end = index + 1
-        while end < size and classes[end] == digit:
-            end += 1
-        if end < size and classes[end] == letter:
-            cuts.append(end)
-        index = classes.find(b"0", end)
-    return cuts
-
-
-def _split_at(data: bytes, cuts: list[int]) -> list[bytes]:
-    bounds = [0, *cuts, len(data)]
-    return [data[a:b] for a, b in pairwise(bounds)]
+    return class_changes(raw.translate(_CLASS))
 
 
 def _non_ascii(text: str) -> set[str]:
@@ -705,6 +700,10 @@ class _FoldMap:
         return start + starts[offset], start + ends[offset]
 
 
+# Russian, Ukrainian, Bulgarian and Serbian news, one byte per char.
+_CYRILLIC_PAGE = CodePage("cp1251", _SIMPLE, _is_plain_separator, _codepage_entry)
+
+
 class FieldText:
     """One field of an article, tokenized for matching; offsets computed on demand.
 
@@ -726,6 +725,7 @@ class FieldText:
         "_forms",
         "_lengths",
         "_norm",
+        "_page",
         "_plain",
         "_raw",
         "_shifted",
@@ -751,12 +751,22 @@ class FieldText:
         self._forms: list[str] | None = None
         # ASCII bytes with the same offsets as the text, when there is a fast path.
         self._raw: bytes | None = None
-        chars = set() if text.isascii() else _non_ascii(text)
-        if not chars:
+        # The field in the Cyrillic code page, when it can take that path.
+        self._page: CodePageField | None = None
+        chars: set[str] = set()
+        if text.isascii():
             self._raw = text.encode("ascii")
-        elif all(map(_is_plain_separator, chars)):
-            # Each non-ASCII char becomes one '?', a separator: offsets unchanged.
-            self._raw = text.encode("ascii", "replace")
+        else:
+            page = _CYRILLIC_PAGE.read(text)
+            if page == "separators":
+                self._raw = text.encode("ascii", "replace")
+            elif page is not None:
+                self._page = page
+            else:
+                chars = _non_ascii(text)
+                if all(map(_is_plain_separator, chars)):
+                    # Each non-ASCII char becomes one '?', a separator: offsets unchanged.
+                    self._raw = text.encode("ascii", "replace")
         # The folded text as ASCII bytes, when folding left no other script.
         self._folded: bytes | None = None
         # The tokens as the space-separated runs of the lowered (or folded)
@@ -767,6 +777,8 @@ class FieldText:
         if self._raw is not None:
             self.tokens, lowered, self._cuts = _ascii_tokens(self._raw)
             self._plain = b" " + lowered + b" "
+        elif self._page is not None:
+            self.tokens = self._page.tokens
         else:
             # Offsets back into the original are only worked out if asked for.
             fast = _fold_plain(text, chars)
@@ -801,6 +813,7 @@ class FieldText:
             self._starts, self._ends = _ascii_offsets(self._raw)
             self._accents = {}
             return
+        assert self._page is None  # which locates its own tokens
         norm = self.norm()
         if self._folded is None or norm.starts is None or norm.ends is None:
             _, spans, self._accents = _token_table(norm)
@@ -814,6 +827,17 @@ class FieldText:
         self._ends = list(map(norm.ends.__getitem__, map(sub, folded_ends, repeat(1))))
         self._accents = _accents_by_token(norm.accents, folded_starts, folded_ends)
 
+    def form_spans(self, forms: Iterable[str]) -> list[tuple[int, int]] | None:
+        """Original offsets of the tokens whose form (as `forms()` has them) is
+        one of `forms`, found in the text itself; None when that takes the
+        token positions."""
+        if self._raw is not None:
+            spans = [found for form in forms for found in self.word_spans(form) or ()]
+            return sorted(spans)
+        if self._page is not None:
+            return self._page.form_spans(forms)
+        return None
+
     def is_latin(self) -> bool:
         """Whether every token is ASCII as written (so `forms()` are the tokens)."""
         return self._raw is not None
@@ -825,6 +849,9 @@ class FieldText:
             return self._forms
         if self._raw is not None:
             self._forms = self.tokens  # lower-case ASCII already
+            return self._forms
+        if self._page is not None:
+            self._forms = self._page.forms()
             return self._forms
         # Word by word as written, each folded once per process: exact when
         # every word is one token and together they are the field's tokens.
@@ -841,6 +868,8 @@ class FieldText:
 
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Original offsets covering tokens first..last (inclusive)."""
+        if self._page is not None:
+            return self._page.span(first, last)
         self._locate()
         return self._starts[first], self._ends[last]
 
@@ -849,8 +878,8 @@ class FieldText:
 
         False is certain; True means only that the letter occurs in the text.
         """
-        if self._raw is not None:
-            return False  # ASCII and separators only
+        if self._raw is not None or self._page is not None:
+            return False  # ASCII, separators and Cyrillic letters with no accent
         if self._cased is None:
             folded = unicodedata.normalize("NFKC", self.text).casefold()
             self._cased = unicodedata.normalize("NFC", folded)
@@ -858,7 +887,7 @@ class FieldText:
 
     def accents(self, index: int) -> Accents:
         """Accented letters of token `index` as (offset in token, letter)."""
-        if self._raw is not None:
+        if self._raw is not None or self._page is not None:
             return ()
         if self._token_accents is None:
             if self._folded is not None:
@@ -877,6 +906,8 @@ class FieldText:
 
         None when that takes the token positions (`find_key`, then `span`).
         """
+        if self._page is not None:
+            return self._page.word_spans(word)
         plain = self._plain
         if plain is None:
             return None

@@ -29,7 +29,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
-from typing import cast
 
 import Stemmer
 
@@ -266,7 +265,7 @@ class StemIndex:
     would cost more than the article.
     """
 
-    __slots__ = ("_by_language", "_hits", "_lock", "words")
+    __slots__ = ("_by_language", "_hit_forms", "_hits", "_lock", "words")
 
     # Word forms remembered per article language: a day's news meets a few
     # hundred thousand; when more, the memo starts again.
@@ -279,6 +278,8 @@ class StemIndex:
         # Per article language: word form -> the `word~` keys it is a form of
         # (empty for most). Shared by threads: dict operations are atomic.
         self._hits: dict[str | None, dict[str, tuple[str, ...]]] = {}
+        # Per article language: the forms in that memo that are of some term.
+        self._hit_forms: dict[str | None, set[str]] = {}
         self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
@@ -293,22 +294,35 @@ class StemIndex:
                 self._by_language[language] = tables
         return tables
 
-    def hits(self, forms: list[str], article: str | None) -> dict[str, tuple[str, ...]]:
+    def hits(
+        self, forms: set[str] | frozenset[str], article: str | None
+    ) -> dict[str, tuple[str, ...]]:
         """The distinct word `forms` of an article in language `article` that
         are inflections of some `word~` term, each with the terms' keys."""
         memo = self._hits.get(article)
         if memo is None:
             memo = self._hits.setdefault(article, {})
-        known: list[tuple[str, ...] | None] = list(map(memo.get, forms))
-        if None in known:
-            missing = [form for form, keys in zip(forms, known, strict=True) if keys is None]
+            self._hit_forms.setdefault(article, set())
+        hit_forms = self._hit_forms[article]
+        # Set operations run in C: an article's forms were mostly met before.
+        missing = forms.difference(memo)
+        if missing:
             if len(memo) + len(missing) > self.HITS_LIMIT:
+                # The hit forms first: a reader never finds a hit with no entry.
+                hit_forms.clear()
                 memo.clear()
-            memo.update(self._resolve(missing, article))
-            known = list(map(memo.__getitem__, forms))
-        found = cast(list[tuple[str, ...]], known)
-        # Empty tuples (no term) are false: compress keeps the few hits, in C.
-        return dict(compress(zip(forms, found, strict=True), found))
+            resolved = self._resolve(list(missing), article)
+            memo.update(resolved)
+            hit_forms.update(compress(resolved, resolved.values()))
+        found = hit_forms.intersection(forms)
+        if not found:
+            return {}
+        try:
+            return {form: memo[form] for form in found}
+        except KeyError:  # another thread started the memo again meanwhile
+            return {
+                form: keys for form, keys in self._resolve(list(found), article).items() if keys
+            }
 
     def _resolve(self, forms: list[str], article: str | None) -> dict[str, tuple[str, ...]]:
         """`hits` for forms not met before, by the rules (a) and (b) above."""
