@@ -238,17 +238,24 @@ def test_spans_of_long_folded_text_are_those_of_the_tokens(words: list[str], ext
         assert field.word_spans(token) in (None, found)
 
 
-@settings(max_examples=60, deadline=None)
-@given(words=st.lists(_LONG_WORDS, min_size=1, max_size=80))
-def test_cyrillic_code_page_field_agrees_with_the_general_path(words: list[str]) -> None:
-    """Text that takes the Cyrillic code-page path has the general path's
-    tokens, forms, token offsets, and form spans (its own searched words)."""
+_EUROPEAN_WORDS = st.text(
+    alphabet="éèüößæœçñãÉÜŒŸłąŁżŚaz5 —«»\u00a0'\u2019", min_size=1, max_size=12
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(words=st.lists(_LONG_WORDS | _EUROPEAN_WORDS, min_size=1, max_size=80))
+def test_code_page_fields_agree_with_the_general_path(words: list[str]) -> None:
+    """Text that takes a code-page path (Cyrillic, Western or Central
+    European) has the general path's tokens, forms, token offsets, accents,
+    and form spans (found by searching its own words)."""
     text = " ".join(words)
     tokens = tokenize(text)
     field = FieldText(text)
     assert field.tokens == [token for token, _, _, _ in tokens]
     assert field.forms() == [word_form(text[start:end]) for _, start, end, _ in tokens]
     assert [field.span(i, i) for i in range(len(tokens))] == [(s, e) for _, s, e, _ in tokens]
+    assert [field.accents(i) for i in range(len(tokens))] == [a for _, _, _, a in tokens]
     for form in set(field.forms()):
         expected = [(s, e) for _, s, e, _ in tokens if word_form(text[s:e]) == form]
         assert field.form_spans([form]) in (None, expected)  # None: by token positions

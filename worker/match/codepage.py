@@ -1,18 +1,19 @@
-"""Fields written in a one-byte code page: the fast path for Cyrillic news.
+"""Fields written in a one-byte code page: the fast path for Cyrillic and
+European news.
 
-Russian text in a Unicode string costs a dictionary look-up per character to
-fold (`str.translate` with a table), and another regex pass over it to read
-its words as written for `word~`. Encoded in the Cyrillic code page, the same
-text is one byte per character, so offsets do not move, and one byte
-translation lowers it and blanks its separators: its tokens are then its
-space-separated runs, each folded once per process through a memo (news
-repeats its words), and the spans of a term are found by searching the
+Russian or French text in a Unicode string costs a dictionary look-up per
+character to fold, and another regex pass over it to read its words as
+written for `word~`. Encoded in a code page (Cyrillic, Western or Central
+European), the same text is one byte per character, so offsets do not move,
+and one byte translation lowers it and blanks its separators: its tokens are
+then its space-separated runs, each folded once per process through a memo
+(news repeats its words), and the spans of a term are found by searching the
 lowered bytes for the words that fold to it.
 
-A field takes this path only when every character is ASCII, a Cyrillic letter
-that folds to ASCII letters with no accent to keep (`normalize._SIMPLE`), or a
-character that only separates words; anything else (an accented Latin
-letter, a soft hyphen, a combining mark, `№`) takes the general path.
+A field takes this path only when every character is ASCII, a letter that
+folds to ASCII letters, or a character that only separates words; anything
+else (a soft hyphen, a combining mark, `№`, a letter the page lacks) takes
+the general path.
 """
 
 from __future__ import annotations
@@ -34,21 +35,23 @@ _DIGIT = ord("0")
 @dataclass(frozen=True, slots=True)
 class WordEntry:
     """One lowered word of the code page: its token, its form as a stemmer
-    takes it (`normalize.word_form`), and how many chars at either end fold
-    to nothing (the soft sign of `кремль`), which its token's offsets leave out."""
+    takes it (`normalize.word_form`), how many chars at either end fold to
+    nothing (the soft sign of `кремль`), which its token's offsets leave out,
+    and its accented letters as (offset in the token, letter)."""
 
     token: str
     form: str
     lead: int
     trail: int
+    accents: tuple[tuple[int, str], ...]
 
 
 class CodePage:
     """A code page's byte tables and the memo of the words met in it.
 
-    `letters` folds each letter that may take this path (lower or upper case)
-    to its token text, `is_separator` says whether a char only separates
-    words, and `entry` folds a whole lowered word (None if it is not one token).
+    `is_letter` says whether a letter may take this path (it folds to ASCII
+    letters), `is_separator` whether a char only separates words, and `entry`
+    folds a whole lowered word (None if it is not one token).
     """
 
     LIMIT = 1 << 17  # words remembered; started again when full
@@ -56,7 +59,7 @@ class CodePage:
     def __init__(
         self,
         encoding: str,
-        letters: dict[str, str],
+        is_letter: Callable[[str], bool],
         is_separator: Callable[[str], bool],
         entry: Callable[[str], WordEntry | None],
     ) -> None:
@@ -79,7 +82,7 @@ class CodePage:
                     classes[byte] = _LETTER if char.isalpha() else _DIGIT
                 else:
                     lower[byte] = classes[byte] = _SPACE
-            elif _folds_to_letters(char, letters) and _folds_to_letters(lowered, letters):
+            elif is_letter(char) and is_letter(lowered) and _one_byte(lowered, encoding):
                 allowed.append(byte)
                 foreign.append(byte)
                 lower[byte] = lowered.encode(encoding)[0]
@@ -97,6 +100,7 @@ class CodePage:
         self._tokens: dict[bytes, str] = {}
         self._forms: dict[bytes, str] = {}
         self._trims: dict[bytes, tuple[int, int]] = {}
+        self._accents: dict[bytes, tuple[tuple[int, str], ...]] = {}  # words that have any
         # Per token and per form, the lowered words that fold to it.
         self._by_token: dict[str, tuple[bytes, ...]] = {}
         self._by_form: dict[str, tuple[bytes, ...]] = {}
@@ -133,13 +137,17 @@ class CodePage:
         if len(self._seen) + len(words) > self.LIMIT:
             # The guard first: a reader never sees a word as seen without its entry.
             self._seen.clear()
-            for memo in (self._tokens, self._forms, self._trims, self._by_token, self._by_form):
+            for memo in (self._tokens, self._forms, self._trims, self._accents):
                 memo.clear()
+            self._by_token.clear()
+            self._by_form.clear()
         for word in words:
             entry = self._entry(word.decode(self.encoding))
             if entry is not None:
                 self._forms[word] = entry.form
                 self._trims[word] = (entry.lead, entry.trail)
+                if entry.accents:
+                    self._accents[word] = entry.accents
                 self._tokens[word] = entry.token
                 self._by_token[entry.token] = (*self._by_token.get(entry.token, ()), word)
                 self._by_form[entry.form] = (*self._by_form.get(entry.form, ()), word)
@@ -156,6 +164,10 @@ class CodePage:
         """How many chars at either end of a lowered word fold to nothing."""
         return self._trims.get(word)
 
+    def accents(self, word: bytes) -> tuple[tuple[int, str], ...]:
+        """The accented letters of a lowered word's token."""
+        return self._accents.get(word, ())
+
     def variants(self, token: str) -> tuple[bytes, ...]:
         """The lowered words met so far that fold to `token`."""
         return self._by_token.get(token, ())
@@ -169,9 +181,11 @@ class CodePage:
         return run_offsets(raw.translate(self._lower), class_changes(raw.translate(self._classes)))
 
 
-def _folds_to_letters(char: str, letters: dict[str, str]) -> bool:
-    folded = letters.get(char)
-    return folded is not None and folded.isascii() and (folded == "" or folded.isalpha())
+def _one_byte(char: str, encoding: str) -> bool:
+    try:
+        return len(char.encode(encoding)) == 1
+    except UnicodeEncodeError:
+        return False
 
 
 class CodePageField:
@@ -213,6 +227,17 @@ class CodePageField:
             trims = self._page.trims(word)
         assert trims is not None
         return trims
+
+    def accents(self, index: int) -> tuple[tuple[int, str], ...]:
+        """Accented letters of token `index` as (offset in token, letter)."""
+        return self._page.accents(self._words[index])
+
+    def may_contain(self, letter: str) -> bool:
+        """Whether a lower-case letter occurs in the text (False is certain)."""
+        try:
+            return letter.encode(self._page.encoding) in self._lowered
+        except UnicodeEncodeError:
+            return False
 
     def _relearn(self) -> None:
         self._page.read(self._raw.decode(self._page.encoding))

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import accumulate, repeat
 from operator import sub
+from typing import Literal
 
 from unidecode import unidecode
 
@@ -335,18 +336,12 @@ _WORD_ENTRIES = _WordEntries()
 
 
 def _codepage_entry(word: str) -> WordEntry | None:
-    """`_word_entry` of a lowered word of the code page, with the chars at
-    either end that fold to nothing counted."""
-    entry = _word_entry(word)
-    if entry is None:
+    """A lowered word of a code page as the general path reads it, if it is one token."""
+    found = tokenize(word)
+    if len(found) != 1:
         return None
-    lead = 0
-    while not fold_unit(word[lead])[0]:
-        lead += 1
-    trail = 0
-    while not fold_unit(word[-1 - trail])[0]:
-        trail += 1
-    return WordEntry(entry[0], entry[1], lead, trail)
+    token, start, end, accents = found[0]
+    return WordEntry(token, word_form(word[start:end]), start, len(word) - end, accents)
 
 
 class NormText:
@@ -700,8 +695,33 @@ class _FoldMap:
         return start + starts[offset], start + ends[offset]
 
 
-# Russian, Ukrainian, Bulgarian and Serbian news, one byte per char.
-_CYRILLIC_PAGE = CodePage("cp1251", _SIMPLE, _is_plain_separator, _codepage_entry)
+def _is_simple_letter(char: str) -> bool:
+    """A Cyrillic letter that folds to ASCII letters with no accent to keep."""
+    folded = _SIMPLE.get(char)
+    return folded is not None and folded.isascii() and (folded == "" or folded.isalpha())
+
+
+def _is_latin_letter(char: str) -> bool:
+    """A letter that folds to ASCII letters, accented or not."""
+    folded = fold_unit(char)[0]
+    return char.isalpha() and folded.isascii() and folded.isalpha()
+
+
+# Tried in turn on text that is not ASCII: Russian, Ukrainian, Bulgarian and
+# Serbian news; Western European; Central European. One byte per char.
+_CODE_PAGES = (
+    CodePage("cp1251", _is_simple_letter, _is_plain_separator, _codepage_entry),
+    CodePage("cp1252", _is_latin_letter, _is_plain_separator, _codepage_entry),
+    CodePage("cp1250", _is_latin_letter, _is_plain_separator, _codepage_entry),
+)
+
+
+def _read_code_page(text: str) -> CodePageField | Literal["separators"] | None:
+    for page in _CODE_PAGES:
+        field = page.read(text)
+        if field is not None:
+            return field
+    return None
 
 
 class FieldText:
@@ -757,7 +777,7 @@ class FieldText:
         if text.isascii():
             self._raw = text.encode("ascii")
         else:
-            page = _CYRILLIC_PAGE.read(text)
+            page = _read_code_page(text)
             if page == "separators":
                 self._raw = text.encode("ascii", "replace")
             elif page is not None:
@@ -878,8 +898,10 @@ class FieldText:
 
         False is certain; True means only that the letter occurs in the text.
         """
-        if self._raw is not None or self._page is not None:
-            return False  # ASCII, separators and Cyrillic letters with no accent
+        if self._raw is not None:
+            return False  # ASCII and separators only
+        if self._page is not None:
+            return self._page.may_contain(letter)
         if self._cased is None:
             folded = unicodedata.normalize("NFKC", self.text).casefold()
             self._cased = unicodedata.normalize("NFC", folded)
@@ -887,8 +909,10 @@ class FieldText:
 
     def accents(self, index: int) -> Accents:
         """Accented letters of token `index` as (offset in token, letter)."""
-        if self._raw is not None or self._page is not None:
+        if self._raw is not None:
             return ()
+        if self._page is not None:
+            return self._page.accents(index)
         if self._token_accents is None:
             if self._folded is not None:
                 # Folded to ASCII: the fold's accents by token, with no need
