@@ -97,6 +97,14 @@ def test_malformed_feed_is_data_with_a_problem() -> None:
     assert feed.entries[0].title == "First & only"
 
 
+def test_markup_that_trips_the_lenient_parser_is_a_clear_error() -> None:
+    """feedparser itself fails on some broken markup (a KeyError here): the
+    source is reported as failing with the reason, never an internal error."""
+    data = (FIXTURES / "stray_end_tags.xml").read_bytes()
+    with pytest.raises(ExtractError, match=r"malformed feed .*KeyError"):
+        parse_feed(data, url="https://stray.example/rss")
+
+
 def test_not_a_feed_is_a_problem_not_an_error() -> None:
     page = b"<!DOCTYPE html><html><body><p>Just a page</p></body></html>"
     feed = parse_feed(page, url="https://example.com/", content_type="text/html")

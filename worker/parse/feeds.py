@@ -17,6 +17,7 @@ from typing import Any
 
 import feedparser
 
+from worker.errors import ExtractError
 from worker.models import FeedEntry, ParsedFeed
 from worker.parse.encoding import decode
 from worker.parse.jsonfeed import is_json_feed, parse_json_feed
@@ -33,6 +34,8 @@ _HTML_START = re.compile(r"\A\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b", 
 _FIRST_ELEMENT = re.compile(r"<[A-Za-z_][^>]*>")
 _FEED_ROOT = re.compile(r"<(?:rss|feed|rdf:RDF|RDF)\b", re.IGNORECASE)
 _RSS1_NAMESPACE = "purl.org/rss/1.0"
+# A numeric character reference, decimal or hex (`&#8212;`, `&#x2014;`).
+_CHAR_REFERENCE = re.compile(r"&#(?:[xX]([0-9A-Fa-f]{1,16})|([0-9]{1,16}));")
 
 
 def parse_feed(data: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
@@ -109,19 +112,38 @@ def _parse_with_feedparser(utf8: bytes, *, url: str) -> ParsedFeed:
     # Its sanitizer and URI resolution rewrite markup that _entry reduces to
     # plain text anyway (scripts and styles are dropped there): two thirds of
     # its time, for nothing.
-    result = feedparser.parse(
-        io.BytesIO(utf8),
-        response_headers={
-            "content-type": "application/xml; charset=utf-8",
-            "content-location": url,
-        },
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(_CHAR_REFERENCE.sub(_checked_reference, utf8.decode("utf-8")).encode()),
+            response_headers={
+                "content-type": "application/xml; charset=utf-8",
+                "content-location": url,
+            },
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:
+        # feedparser is loose by design, but some broken markup still trips
+        # it (KeyError, ValueError, ...): a feed it cannot read is reported
+        # as broken (the source fails, the others go on), never a crash.
+        kind = type(exc).__name__
+        raise ExtractError(
+            f"malformed feed that even lenient parsing cannot read ({kind}: {exc})"
+        ) from exc
     language = _language(result.feed)
     entries = tuple(_entry(raw, url, language) for raw in result.entries)
     feed_title = _detail_text(result.feed, "title") or None
     return ParsedFeed(title=feed_title, entries=entries, problem=_bozo(result, entries))
+
+
+def _checked_reference(found: re.Match[str]) -> str:
+    """A character reference as is, or U+FFFD for one that names no character
+    XML allows (a surrogate, NUL, past U+10FFFF), which feedparser's loose
+    parser would fail on instead of reporting."""
+    hexadecimal, decimal = found.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0x10FFFF
+    return found.group() if allowed and code not in (0xFFFE, 0xFFFF) else "&#xFFFD;"
 
 
 def _bozo(result: Any, entries: tuple[FeedEntry, ...]) -> str | None:
