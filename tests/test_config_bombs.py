@@ -109,6 +109,32 @@ def test_deep_nesting_is_refused(tmp_path: Path, name: str) -> None:
     assert "nested more than" in result.stdout
 
 
+@pytest.mark.parametrize("name", FILES)
+def test_control_character_is_a_config_error_with_its_line(tmp_path: Path, name: str) -> None:
+    """PyYAML's reader refuses a NUL as soon as it is made: an error at its
+    line, not a traceback (found by fuzzing the starter config)."""
+    path = _config(tmp_path, name, "first: 1\nsecond: 2\nthird: a\x00b\n")
+
+    result = _check(tmp_path)
+
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert f"{path}:3: " in result.stdout
+    assert "unacceptable character #x0000" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["!!timestamp soon", "!!int many", "!!float lots"])
+def test_explicit_tag_with_a_value_it_cannot_hold(tmp_path: Path, value: str) -> None:
+    path = _config(tmp_path, "settings.yaml", f"tick: 5s\nwhen: {value}\n")
+
+    result = _check(tmp_path)
+
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert f"{path}:2: " in result.stdout
+    assert f"{value.split()[0]} cannot hold" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
 def test_shared_defaults_by_alias_still_load(tmp_path: Path) -> None:
     sources = (
         "defaults: &d {interval: 5m}\n"

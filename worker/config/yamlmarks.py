@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -39,6 +39,7 @@ __all__ = [
     "YamlSyntaxError",
     "compose_bounded",
     "load_marked",
+    "new_loader",
 ]
 
 KeyPath = tuple[str | int, ...]
@@ -226,7 +227,7 @@ def _children(node: Node) -> list[Node]:
 
 def load_marked(text: str) -> Marked:
     """Parse one YAML document. Raises YamlSyntaxError, with its line."""
-    loader = _Loader(text)
+    loader = new_loader(text, _Loader)
     try:
         root = compose_bounded(text, loader)
         if root is None:
@@ -254,6 +255,20 @@ def load_marked(text: str) -> Marked:
         loader.dispose()
 
 
+_L = TypeVar("_L", bound=yaml.SafeLoader)
+
+
+def new_loader(text: str, loader_type: type[_L]) -> _L:
+    """A loader for `text`. Raises YamlSyntaxError, with its line, for a control
+    character (PyYAML's reader refuses them as soon as it is made)."""
+    try:
+        return loader_type(text)
+    except yaml.YAMLError as error:
+        position = getattr(error, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        raise YamlSyntaxError(str(error).splitlines()[0], line) from error
+
+
 class _Builder:
     def __init__(self, loader: _Loader) -> None:
         self._loader = loader
@@ -266,7 +281,13 @@ class _Builder:
     def build(self, node: Node, path: KeyPath) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, ScalarNode):
-            return self._loader.construct_object(node, deep=True)
+            try:
+                return self._loader.construct_object(node, deep=True)
+            except (ValueError, TypeError, AttributeError, OverflowError) as error:
+                # PyYAML's constructors fail this way on an explicit tag with
+                # a value it cannot hold (`!!timestamp soon`, `!!int x`).
+                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+                raise YamlSyntaxError(f"{tag} cannot hold {node.value!r}", _line(node)) from error
         if id(node) in self._open:
             raise YamlSyntaxError("an alias refers to the node that contains it", _line(node))
         self._open.add(id(node))

@@ -194,11 +194,16 @@ def _fill(
 
 def _compose(text: str, file: str) -> yaml.Node | None:
     # Imported here: worker.config imports this module to load apprise.yml.
-    from worker.config.yamlmarks import YamlSyntaxError, compose_bounded
+    from worker.config.yamlmarks import YamlSyntaxError, compose_bounded, new_loader
 
     # Bounded like the other config files: `${NAME}` is filled in on every
     # scalar as the tree is walked, so an alias bomb would hang right here.
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = new_loader(text, yaml.SafeLoader)
+    except YamlSyntaxError as exc:
+        raise ConfigError(
+            [ConfigIssue(file, exc.line, "", f"invalid YAML: {exc.message}")]
+        ) from exc
     try:
         return compose_bounded(text, loader)
     except YamlSyntaxError as exc:
