@@ -259,3 +259,13 @@ def test_code_page_fields_agree_with_the_general_path(words: list[str]) -> None:
     for form in set(field.forms()):
         expected = [(s, e) for _, s, e, _ in tokens if word_form(text[s:e]) == form]
         assert field.form_spans([form]) in (None, expected)  # None: by token positions
+    plain = [token for token, _, _, _ in tokens]
+    for first in range(len(plain) - 1):
+        pair = (plain[first], plain[first + 1])
+        expected = [
+            (tokens[i][1], tokens[i + 1][2])
+            for i in range(len(plain) - 1)
+            if (plain[i], plain[i + 1]) == pair
+        ]
+        term = tuple((word, False, ()) for word in pair)
+        assert field.term_spans(term) in (None, expected)

@@ -18,9 +18,11 @@ the general path.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import accumulate, chain, compress, pairwise
 from operator import add, sub
 from typing import Literal
@@ -260,6 +262,25 @@ class CodePageField:
         variants = chain.from_iterable(map(self._page.form_variants, forms))
         return self._spans(tuple(dict.fromkeys(variants)))
 
+    def term_spans(self, words: tuple[str, ...]) -> list[tuple[int, int]]:
+        """Original offsets of the runs of tokens equal to `words` (a phrase or
+        compound), overlapping ones included, as the automaton finds them."""
+        variants = tuple(map(self._page.variants, words))
+        if not all(variants):
+            return []  # a word no field has held since the memo started
+        pattern = _phrase_pattern(variants)
+        lowered = self._lowered
+        found: list[tuple[int, int]] = []
+        match = pattern.search(lowered)
+        while match is not None:
+            # The match starts with the space before the first word, one
+            # char into the padded text: its start is the word's offset.
+            lead = self._trims(match.group(1))[0]
+            trail = self._trims(match.group(match.lastindex or 1))[1]
+            found.append((match.start() + lead, match.end() - 1 - trail))
+            match = pattern.search(lowered, match.start() + 1)
+        return self._unshifted(found)
+
     def _spans(self, variants: tuple[bytes, ...]) -> list[tuple[int, int]]:
         lowered = self._lowered
         found: list[tuple[int, int]] = []
@@ -271,14 +292,31 @@ class CodePageField:
             while index >= 0:  # the word starts at index + 1 of the padded text
                 found.append((index + lead, index + size - trail))
                 index = lowered.find(needle, index + size + 1)
+        found.sort()
+        return self._unshifted(found)
+
+    def _unshifted(self, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Spans in the lowered text as offsets in the original (where a
+        letter meets a digit, the lowered text has a space more)."""
         if self._cuts and found:
             inserted = self._inserted
             found = [
                 (start - bisect_right(inserted, start), end - bisect_right(inserted, end - 1))
                 for start, end in found
             ]
-        found.sort()
         return found
+
+
+@lru_cache(maxsize=1 << 12)
+def _phrase_pattern(variants: tuple[tuple[bytes, ...], ...]) -> re.Pattern[bytes]:
+    """Words, each one of its lowered variants, with separators between; the
+    first and last word captured, for their trims."""
+    alternatives = [b"|".join(map(re.escape, sorted(each))) for each in variants]
+    parts = [b"(?:" + one + b")" for one in alternatives]
+    parts[0] = b"(" + alternatives[0] + b")"
+    if len(parts) > 1:
+        parts[-1] = b"(" + alternatives[-1] + b")"
+    return re.compile(b" " + b" +".join(parts) + b"(?= )")
 
 
 def run_offsets(blanked: bytes, cuts: list[int]) -> tuple[list[int], list[int]]:

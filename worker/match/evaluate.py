@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, compress, count
 from typing import Protocol
 
 from worker.match.document import FIELDS
@@ -197,16 +197,14 @@ class ArticleState:
         found = self._stem_occurrences.get((key, index))
         if found is None:
             field = self.fields[index]
-            tokens = self.stem_tokens(key, index)
-            if tokens is not None:
+            if field.is_latin():  # forms are the tokens: searched for as words
+                tokens = self.stem_tokens(key, index) or ()
                 found = sorted(i for token in tokens for i in field.find_key(f" {token} "))
             else:
                 hits = self._stem_hits.get(index, {})
-                found = [
-                    position
-                    for position, form in enumerate(field.forms())
-                    if key in hits.get(form, ())
-                ]
+                forms = {form for form, keys in hits.items() if key in keys}
+                # Each token's form tested in C, not a loop over the field.
+                found = list(compress(count(), map(forms.__contains__, field.forms())))
             self._stem_occurrences[key, index] = found
         return found
 

@@ -949,6 +949,10 @@ class FieldText:
     def term_spans(self, words: TermWords) -> list[tuple[int, int]] | None:
         """Original offsets of a term's matches (`S-300`, `"sanction* relief"`,
         `Zürich`), found in the text itself; None as for `word_spans`."""
+        if self._page is not None:
+            if any(prefix or accents for _, prefix, accents in words):
+                return None
+            return self._page.term_spans(tuple(text for text, _, _ in words))
         plain = self._plain
         if plain is None:
             return None
