@@ -239,7 +239,7 @@ def test_spans_of_long_folded_text_are_those_of_the_tokens(words: list[str], ext
 
 
 _EUROPEAN_WORDS = st.text(
-    alphabet="éèüößæœçñãÉÜŒŸłąŁżŚaz5 —«»\u00a0'\u2019", min_size=1, max_size=12
+    alphabet="éèüößæœçñãÉÜŒŸłąŁżŚğş\u0131İάΣςΐaz5 —«»\u00a0'\u2019", min_size=1, max_size=12
 )
 
 
@@ -247,7 +247,7 @@ _EUROPEAN_WORDS = st.text(
 @given(words=st.lists(_LONG_WORDS | _EUROPEAN_WORDS, min_size=1, max_size=80))
 def test_code_page_fields_agree_with_the_general_path(words: list[str]) -> None:
     """Text that takes a code-page path (Cyrillic, Western or Central
-    European) has the general path's tokens, forms, token offsets, accents,
+    European, Greek, Turkish) has the general path's tokens, forms, token offsets, accents,
     and form spans (found by searching its own words)."""
     text = " ".join(words)
     tokens = tokenize(text)

@@ -702,17 +702,21 @@ def _is_simple_letter(char: str) -> bool:
 
 
 def _is_latin_letter(char: str) -> bool:
-    """A letter that folds to ASCII letters, accented or not."""
+    """A letter that folds to ASCII letters, accented or not (Greek letters
+    are transliterated)."""
     folded = fold_unit(char)[0]
     return char.isalpha() and folded.isascii() and folded.isalpha()
 
 
 # Tried in turn on text that is not ASCII: Russian, Ukrainian, Bulgarian and
-# Serbian news; Western European; Central European. One byte per char.
+# Serbian news; Western European; Central European; Greek; Turkish. One byte
+# per char.
 _CODE_PAGES = (
     CodePage("cp1251", _is_simple_letter, _is_plain_separator, _codepage_entry),
     CodePage("cp1252", _is_latin_letter, _is_plain_separator, _codepage_entry),
     CodePage("cp1250", _is_latin_letter, _is_plain_separator, _codepage_entry),
+    CodePage("cp1253", _is_latin_letter, _is_plain_separator, _codepage_entry),
+    CodePage("cp1254", _is_latin_letter, _is_plain_separator, _codepage_entry),
 )
 
 
