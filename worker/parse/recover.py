@@ -1,0 +1,124 @@
+"""Article paragraphs the extractor left out, put back from the article's own containers.
+
+trafilatura reads one container: an article whose body the page splits into
+several sibling containers of the same kind (an advertisement row between
+them) loses everything after the first; within the container, favor_precision
+drops a lead or a paragraph it misjudges. The paragraphs it did keep say where
+the article stands on the page, so a long paragraph of prose, not a list of
+links, in the same container as kept paragraphs, or in a container of the
+same tag and class, is article text too (readability's sibling rule, seeded
+with trafilatura's choice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from lxml import etree
+
+from worker.parse.text import clean_line
+
+__all__ = ["recover_paragraphs"]
+
+# A recovered paragraph is prose: this many words at least, and few of them linked.
+_MIN_WORDS = 40
+_MAX_LINK_SHARE = 0.25
+# A kept line matches a page paragraph on its opening characters.
+_KEY_CHARS = 60
+# A container of the article holds at least this share of the kept text.
+_HELD_SHARE = 0.3
+_HEADINGS = ("h1", "h2", "h3")
+# Captions, quotes of other pages and the like stand in these, even within the article.
+_ASIDE = frozenset({"figure", "figcaption", "aside", "blockquote", "nav", "footer", "header"})
+_STRING = etree.XPath("string()")
+
+
+def recover_paragraphs(raw: str, tree: Any) -> str:
+    """`raw` (one paragraph a line, as trafilatura gives it) with the article's
+    missing paragraphs inserted where the page has them."""
+    lines = raw.splitlines()
+    if not lines:
+        return raw
+    index = {_key(line): i for i, line in enumerate(lines) if _key(line)}
+    # Without any spaces: a <br> is a line break to trafilatura and nothing to string().
+    flat = "".join(raw.split())
+    anchors: list[tuple[Any, int]] = []  # kept paragraph element, its line
+    held: dict[Any, int] = {}  # container -> characters (spaces aside) of kept text in it
+    # element, text, anchors seen before it, whether a linked headline stands between
+    missing: list[tuple[Any, str, int, bool]] = []
+    headline = False
+    for element in tree.iter("p", *_HEADINGS):
+        if element.tag in _HEADINGS:
+            headline = headline or _is_linked(element)
+            continue
+        text = clean_line(str(_STRING(element)))
+        line = index.get(_key(text))
+        if line is not None:
+            anchors.append((element, line))
+            headline = False
+            parent = element.getparent()
+            held[parent] = held.get(parent, 0) + len(text) - text.count(" ")
+        elif len(text.split()) >= _MIN_WORDS and not _kept(text, flat):
+            missing.append((element, text, len(anchors), headline))
+    if len(anchors) < 2 or not missing:
+        return raw
+    # The article's containers hold a fair share of the kept text: a comment
+    # or notice box that holds one stray kept line is not one.
+    containers = {parent for parent, chars in held.items() if chars >= _HELD_SHARE * len(flat)}
+    kinds = {_kind(parent) for parent in containers} - {None}
+    inserts: dict[int, list[str]] = {}
+    for element, text, before, after_headline in missing:
+        parent = element.getparent()
+        # Another container of the article's kind continues it, unless a linked
+        # headline opens it: then it is the next post of a blog's front page.
+        if parent not in containers and (after_headline or _kind(parent) not in kinds):
+            continue
+        if _in_aside(element) or _link_share(element, text) > _MAX_LINK_SHARE:
+            continue
+        after = anchors[before - 1][1] if before else -1
+        inserts.setdefault(after, []).append(text)
+    if not inserts:
+        return raw
+    return "\n".join(_merged(lines, inserts))
+
+
+def _merged(lines: list[str], inserts: dict[int, list[str]]) -> Iterator[str]:
+    yield from inserts.get(-1, [])
+    for i, line in enumerate(lines):
+        yield line
+        yield from inserts.get(i, [])
+
+
+def _kept(text: str, flat: str) -> bool:
+    # trafilatura may drop a phrase inside a paragraph (a span it takes for
+    # a link box): either end still found means the paragraph was kept.
+    bare = "".join(text.split())
+    return bare[:_KEY_CHARS] in flat or bare[-_KEY_CHARS:] in flat
+
+
+def _key(text: str) -> str:
+    return clean_line(text)[:_KEY_CHARS]
+
+
+def _kind(element: Any) -> tuple[str, str] | None:
+    """A container's tag and class; None for one without a class, which says nothing."""
+    if element is None:
+        return None
+    classes = (element.get("class") or "").strip()
+    return (str(element.tag), classes) if classes else None
+
+
+def _is_linked(heading: Any) -> bool:
+    return any(True for _ in heading.iter("a")) or any(
+        ancestor.tag == "a" for ancestor in heading.iterancestors()
+    )
+
+
+def _in_aside(element: Any) -> bool:
+    return any(ancestor.tag in _ASIDE for ancestor in element.iterancestors())
+
+
+def _link_share(element: Any, text: str) -> float:
+    linked = sum(len(clean_line(str(_STRING(a)))) for a in element.iter("a"))
+    return linked / max(len(text), 1)
