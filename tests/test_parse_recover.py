@@ -51,14 +51,46 @@ def test_text_already_whole_is_left_as_it_is() -> None:
     assert recover_paragraphs(raw, lxml.html.fromstring(page)) == raw
 
 
-def test_paragraph_with_a_phrase_dropped_is_not_added_twice() -> None:
+def test_paragraph_that_lost_a_phrase_is_read_whole_not_added_twice() -> None:
     body = [_para("ferries", i) for i in range(1, 4)]
-    linked = body[1].replace(
-        "the winter months", '<span class="link"><a href="/w">the winter months</a></span>'
-    )
+    phrase = '<span class="link"><a href="/w">the winter months</a></span>'
+    linked = body[1].replace("the winter months", phrase)
     page = f'<html><body><div class="story">{_html([body[0], linked, body[2]])}</div></body></html>'
     kept = [body[0], body[1].replace("the winter months", ""), body[2]]
-    assert _recover(page, kept) == kept
+    assert _recover(page, kept) == body
+
+
+def test_another_paragraph_that_starts_and_ends_alike_replaces_nothing() -> None:
+    answer = (
+        "Are the buses accessible? During planned engineering work, all replacement buses run"
+        " on behalf of {} are fully accessible, and staff will help you board them. When"
+        " facilities are not accessible, we will make every effort to provide alternatives."
+    )
+    other, kept = answer.format("London Overground"), answer.format("TfL Rail")
+    body = [_para("ferries", i) for i in range(1, 3)]
+    page = f'<html><body><div class="faq">{_html([*body, kept, other])}</div></body></html>'
+    assert _recover(page, [*body, kept]) == [*body, kept]
+
+
+def test_lead_beside_the_body_container_goes_above_it() -> None:
+    lead = _para("the lead", 0)
+    body = [_para("ferries", i) for i in range(1, 4)]
+    page = (
+        '<html><body><div class="article"><div class="teaser-text">'
+        f'{lead}</div><div class="news-text">{_html(body)}</div>'
+        '<div class="share"><a href="/fb">Share on Facebook</a></div></div></body></html>'
+    )
+    assert _recover(page, ["Ferries run late", *body]) == ["Ferries run late", lead, *body]
+
+
+def test_script_beside_the_body_container_stays_out() -> None:
+    body = [_para("ferries", i) for i in range(1, 4)]
+    code = " ".join(f"googletag.cmd.push(slot{i});" for i in range(60))
+    page = (
+        f'<html><body><div class="article"><div class="ad"><script>{code}</script></div>'
+        f'<div class="news-text">{_html(body)}</div></div></body></html>'
+    )
+    assert _recover(page, body) == body
 
 
 def test_comments_captions_and_link_lists_stay_out() -> None:
