@@ -1,7 +1,8 @@
 """The main text of an article page, without the page around it.
 
 trafilatura finds the article body (see bench/extract.py for how its settings
-were chosen) on the page without its galleries and video players;
+were chosen) on the page without its galleries and video players, and with
+its layout tables read as blocks (worker.parse.layout);
 worker.parse.recover puts back the article paragraphs it left out of the
 article's own containers, worker.parse.boilerplate then drops what it lets
 through, and worker.parse.repeats puts back the repeated paragraphs it
@@ -24,6 +25,7 @@ from trafilatura.utils import load_html
 from worker.parse.boilerplate import clean_text, drop_media
 from worker.parse.budget import within_budget
 from worker.parse.encoding import decode
+from worker.parse.layout import unwrap_layout_tables
 from worker.parse.metadata import page_metadata
 from worker.parse.recover import recover_paragraphs
 from worker.parse.repeats import restore_repeats
@@ -76,6 +78,7 @@ def extract_article(
         return None
     metadata = page_metadata(tree, url)
     drop_media(tree)
+    unwrap_layout_tables(tree)
     raw = recover_paragraphs(_main_text(tree, url), tree)
     text = clean_text(raw, strip, [metadata.title, *metadata.headlines])
     # Only a page that does not call itself an article is searched for teasers.
