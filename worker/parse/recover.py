@@ -50,7 +50,11 @@ def recover_paragraphs(raw: str, tree: Any) -> str:
     lines = raw.splitlines()
     if not lines:
         return raw
-    index = {_key(line): i for i, line in enumerate(lines) if _key(line)}
+    index: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        key = clean_line(line)[:_KEY_CHARS]
+        if key:
+            index[key] = i
     # Without any spaces: a <br> is a line break to trafilatura and nothing to string().
     flat = "".join(raw.split())
     anchors: list[tuple[Any, int]] = []  # kept paragraph element, its line
@@ -64,7 +68,7 @@ def recover_paragraphs(raw: str, tree: Any) -> str:
             headline = headline or _is_linked(element)
             continue
         text = clean_line(str(_STRING(element)))
-        line = index.get(_key(text))
+        line = index.get(text[:_KEY_CHARS])
         if line is not None:
             anchors.append((element, line))
             if _lost_a_phrase(lines[line], text):
@@ -143,6 +147,8 @@ def _merged(lines: list[str], inserts: dict[int, list[str]]) -> Iterator[str]:
 def _lost_a_phrase(line: str, text: str) -> bool:
     """Whether a kept `line` is the page paragraph `text` with a phrase cut from
     its middle: both ends the same, the line shorter."""
+    if len(line) >= len(text):  # the cheap test first: most kept lines are whole
+        return False
     kept, page = "".join(line.split()), "".join(text.split())
     if len(kept) >= len(page) or kept[-_KEY_CHARS:] != page[-_KEY_CHARS:]:
         return False
@@ -159,10 +165,6 @@ def _kept(text: str, flat: str) -> bool:
     return bare[:_KEY_CHARS] in flat or bare[-_KEY_CHARS:] in flat
 
 
-def _key(text: str) -> str:
-    return clean_line(text)[:_KEY_CHARS]
-
-
 def _kind(element: Any) -> tuple[str, str] | None:
     """A container's tag and class; None for one without a class, which says nothing."""
     if element is None:
@@ -172,8 +174,8 @@ def _kind(element: Any) -> tuple[str, str] | None:
 
 
 def _is_linked(heading: Any) -> bool:
-    return any(True for _ in heading.iter("a")) or any(
-        ancestor.tag == "a" for ancestor in heading.iterancestors()
+    return next(heading.iter("a"), None) is not None or (
+        next(heading.iterancestors("a"), None) is not None
     )
 
 
