@@ -5,8 +5,9 @@ were chosen) on the page without its galleries and video players, and with
 its layout tables read as blocks (worker.parse.layout);
 worker.parse.recover puts back the article paragraphs it left out of the
 article's own containers, worker.parse.boilerplate then drops what it lets
-through, and worker.parse.repeats puts back the repeated paragraphs it
-collapses. A page
+through, worker.parse.repeats puts back the repeated paragraphs it
+collapses and worker.parse.trailing drops a closing list of links to other
+stories. A page
 of teasers is no article. The title, author and dates come from
 worker.parse.metadata.
 """
@@ -30,6 +31,7 @@ from worker.parse.metadata import page_metadata
 from worker.parse.recover import recover_paragraphs
 from worker.parse.repeats import restore_repeats
 from worker.parse.teasers import is_teaser_list
+from worker.parse.trailing import drop_trailing_links
 from worker.parse.urls import absolute_url, canonical_url
 
 __all__ = ["ExtractedPage", "extract_article"]
@@ -84,7 +86,7 @@ def extract_article(
     # Only a page that does not call itself an article is searched for teasers.
     if not _long_enough(text) or (not metadata.is_article and is_teaser_list(text, tree)):
         return None
-    text = restore_repeats(text, tree)
+    text = drop_trailing_links(restore_repeats(text, tree), tree)
     return ExtractedPage(
         title=metadata.title,
         text=text,

@@ -51,8 +51,8 @@ def recover_paragraphs(raw: str, tree: Any) -> str:
     if not lines:
         return raw
     index: dict[str, int] = {}
-    for i, line in enumerate(lines):
-        key = clean_line(line)[:_KEY_CHARS]
+    for i, kept in enumerate(lines):
+        key = clean_line(kept)[:_KEY_CHARS]
         if key:
             index[key] = i
     # Without any spaces: a <br> is a line break to trafilatura and nothing to string().
@@ -68,11 +68,11 @@ def recover_paragraphs(raw: str, tree: Any) -> str:
             headline = headline or _is_linked(element)
             continue
         text = clean_line(str(_STRING(element)))
-        line = index.get(text[:_KEY_CHARS])
-        if line is not None:
-            anchors.append((element, line))
-            if _lost_a_phrase(lines[line], text):
-                whole[line] = text
+        found = index.get(text[:_KEY_CHARS])
+        if found is not None:
+            anchors.append((element, found))
+            if _lost_a_phrase(lines[found], text):
+                whole[found] = text
             headline = False
             parent = element.getparent()
             held[parent] = held.get(parent, 0) + len(text) - text.count(" ")
