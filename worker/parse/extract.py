@@ -1,9 +1,13 @@
 """The main text of an article page, without the page around it.
 
 trafilatura finds the article body (see bench/extract.py for how its settings
-were chosen) on the page without its galleries and video players;
-worker.parse.boilerplate then drops what it lets through, and
-worker.parse.repeats puts back the repeated paragraphs it collapses. A page
+were chosen) on the page without its galleries and video players, and with
+its layout tables read as blocks (worker.parse.layout);
+worker.parse.recover puts back the article paragraphs it left out of the
+article's own containers, worker.parse.boilerplate then drops what it lets
+through, worker.parse.repeats puts back the repeated paragraphs it
+collapses and worker.parse.trailing drops a closing list of links to other
+stories. A page
 of teasers is no article. The title, author and dates come from
 worker.parse.metadata.
 """
@@ -22,9 +26,12 @@ from trafilatura.utils import load_html
 from worker.parse.boilerplate import clean_text, drop_media
 from worker.parse.budget import within_budget
 from worker.parse.encoding import decode
+from worker.parse.layout import unwrap_layout_tables
 from worker.parse.metadata import page_metadata
+from worker.parse.recover import recover_paragraphs
 from worker.parse.repeats import restore_repeats
 from worker.parse.teasers import is_teaser_list
+from worker.parse.trailing import drop_trailing_links
 from worker.parse.urls import absolute_url, canonical_url
 
 __all__ = ["ExtractedPage", "extract_article"]
@@ -73,11 +80,13 @@ def extract_article(
         return None
     metadata = page_metadata(tree, url)
     drop_media(tree)
-    text = clean_text(_main_text(tree, url), strip, [metadata.title, *metadata.headlines])
+    unwrap_layout_tables(tree)
+    raw = recover_paragraphs(_main_text(tree, url), tree)
+    text = clean_text(raw, strip, [metadata.title, *metadata.headlines])
     # Only a page that does not call itself an article is searched for teasers.
     if not _long_enough(text) or (not metadata.is_article and is_teaser_list(text, tree)):
         return None
-    text = restore_repeats(text, tree)
+    text = drop_trailing_links(restore_repeats(text, tree), tree)
     return ExtractedPage(
         title=metadata.title,
         text=text,
