@@ -31,6 +31,23 @@ def test_an_article_is_extracted_through_the_budget() -> None:
     assert "60 million tons of wheat" in page.text
 
 
+def test_a_date_only_dateparser_reads_is_within_the_budget() -> None:
+    """A date htmldate hands to dateparser ("Momento 12 de marzo"): its first
+    call that no single language reads loads every locale, 2 s of CPU. The
+    server loads them once before its children fork; a fresh server, or a
+    child that had to load them itself, would put this page over budget."""
+    stop_server()  # a fresh server, as a worker has after a start
+    paragraph = "<p>" + "Una frase normal de un artículo sobre el tiempo en la ciudad. " * 6
+    page = (
+        "<html><head><title>Nota</title></head><body><div class='post'><h1>Nota del día</h1>"
+        f"<span class='fecha'>Momento 12 de marzo de 2019</span>{(paragraph + '</p>') * 6}"
+        "</div></body></html>"
+    )
+    extracted = extract_article(page.encode(), url="https://ejemplo.cr/nota")
+    assert extracted is not None
+    assert extracted.published is not None and extracted.published.year == 2019
+
+
 def test_arguments_results_and_errors_cross_the_process_boundary() -> None:
     assert budget_targets.add(2, b=3) == 5
     with pytest.raises(ValueError, match="no such thing"):

@@ -320,6 +320,13 @@ def _warm_up() -> None:
     getattr(extract_article, "__wrapped__", extract_article)(
         page.encode(), url="https://example.org/2024/05/01/warm-up"
     )
+    # htmldate's extensive search hands odd date strings to dateparser, whose
+    # first call that no single language reads loads every locale: 2 s of
+    # CPU, the whole of a page's allowance, paid again by each child that
+    # meets one. Loaded here once (about 35 MB), the children share it.
+    from htmldate.extractors import get_external_parser
+
+    get_external_parser().get_date_data("warm-up 1 2019")
 
 
 def _reap(_signum: int, _frame: object) -> None:
