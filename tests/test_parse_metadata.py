@@ -260,6 +260,45 @@ def headings(*items: tuple[str, bool]) -> list[Heading]:
             ["Island Post"],
             "Storm damages sea wall",
         ),
+        # A kicker before the declared title is not in the h1: the h1 is the headline.
+        (
+            ["Harbour: Council approves the ferry terminal"],
+            "x",
+            [("Council approves the ferry terminal", False)],
+            [],
+            "Council approves the ferry terminal",
+        ),
+        (
+            ["Ferry dispute - Council approves the terminal - Island Post"],
+            "x",
+            [("Council approves the terminal", False)],
+            ["Island Post"],
+            "Council approves the terminal",
+        ),
+        # A longer part before the h1 is the headline, the h1 a section's name.
+        (
+            ["Council approves the new ferry terminal at last - Harbour News"],
+            "x",
+            [("Harbour News", False)],
+            [],
+            "Council approves the new ferry terminal at last",
+        ),
+        # The h1 words the story otherwise than the shorter og:title: the reader sees the h1.
+        (
+            ["Council backs ferry terminal"],
+            "Council backs ferry terminal | Island Post",
+            [("Council backs new ferry terminal after a year of delays", False)],
+            ["Island Post"],
+            "Council backs new ferry terminal after a year of delays",
+        ),
+        # An h1 that puts a section before the declared title loses to it.
+        (
+            ["Council backs ferry terminal"],
+            "x",
+            [("Local News | Council backs ferry terminal", False)],
+            [],
+            "Council backs ferry terminal",
+        ),
     ],
 )
 def test_choose_title(
@@ -279,6 +318,48 @@ def test_h1_text_is_read_whole_across_inline_elements() -> None:
     assert (
         read_metadata(html, url="https://t.example/a").title == "Harbour council approves terminal"
     )
+
+
+@pytest.mark.parametrize(
+    "h1",
+    [
+        '<span class="article-heading__kicker">Harbour</span><span class="visually-hidden">: '
+        '</span><span class="article-heading__title">Council approves terminal</span>',
+        '<span class="dachzeile">Harbour</span> <span class="headline">Council approves terminal'
+        "</span>",
+        "<small>Harbour</small><br>Council approves terminal",
+    ],
+)
+def test_kicker_inside_the_h1_is_no_part_of_the_headline(h1: str) -> None:
+    html = (
+        '<html><head><meta property="og:title" content="Harbour: Council approves terminal">'
+        f"</head><body><article><h1>{h1}</h1><p>x</p></article></body></html>"
+    ).encode()
+    assert read_metadata(html, url="https://t.example/a").title == "Council approves terminal"
+
+
+def test_recipe_is_the_article_not_its_nested_reviews() -> None:
+    recipe = {
+        "@context": "https://schema.org",
+        "@type": "Recipe",
+        "name": "Plum cake",
+        "author": {"@type": "Person", "name": "Mia Berg"},
+        "datePublished": "2006-10-10",
+        "review": [
+            {
+                "@type": "Review",
+                "author": {"@type": "Person", "name": "baker77"},
+                "datePublished": "2020-04-12",
+            }
+        ],
+    }
+    html = (
+        f'<html><head><script type="application/ld+json">{json.dumps(recipe)}</script>'
+        "</head><body><p>x</p></body></html>"
+    ).encode()
+    meta = read_metadata(html, url="https://r.example/plum-cake")
+    assert meta.author == "Mia Berg"
+    assert meta.published is not None and meta.published.date().isoformat() == "2006-10-10"
 
 
 def no_visible_date() -> datetime | None:
@@ -355,6 +436,28 @@ def test_stamp_with_its_own_offset_keeps_its_day_against_the_address() -> None:
     )
     meta = read_metadata(html, url="https://lib.example/futbol/2022/05/06/match-preview/")
     assert meta.published is not None and meta.published.date().isoformat() == "2022-05-07"
+
+
+@pytest.mark.parametrize(
+    ("stamp", "day"),
+    [
+        # A publication day stored as midnight in Berlin and written in UTC.
+        ("2021-11-04T23:00:00Z", "2021-11-05"),
+        ("2022-06-30T22:00:00+00:00", "2022-07-01"),
+        # A stamp on the hour earlier in the day is a time, not a midnight.
+        ("2022-06-30T14:00:00Z", "2022-06-30"),
+        ("2022-06-30T23:00:00+01:00", "2022-06-30"),
+        ("2022-06-30T23:00:12Z", "2022-06-30"),
+    ],
+)
+def test_utc_midnight_east_of_greenwich_is_read_on_its_local_day(stamp: str, day: str) -> None:
+    html = (
+        f'<html><head><meta property="article:published_time" content="{stamp}">'
+        "</head><body><p>x</p></body></html>"
+    ).encode()
+    meta = read_metadata(html, url="https://b.example/story")
+    assert meta.published is not None and meta.published.date().isoformat() == day
+    assert meta.published == parse_date(stamp)  # the same instant
 
 
 def test_address_day_beats_a_far_generic_date_but_not_a_publication_key() -> None:

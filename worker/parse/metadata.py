@@ -12,6 +12,7 @@ a fixed order alone.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -126,6 +127,16 @@ _MAX_BYLINES = 8
 # A time element marked as the publication, or the first one in the article.
 _TIMES = "//time[@pubdate][@datetime] | (//article//time[@datetime])[1]"
 _HEADINGS = "//h1 | (//h2)[position() <= 12]"
+# Inside an h1, what is not the headline: a kicker ("Klimaschutz", the German
+# Dachzeile) set above it, or text kept for screen readers only.
+_KICKER_MARKS = ("kicker", "dachzeile", "overline", "topline", "roofline", "eyebrow")
+_KICKER_MARKS += ("supertitle", "titleheader", "topic-label", "spitzmarke", "h1small")
+_KICKER_MARKS += ("visually-hidden", "sr-only", "screen-reader")
+_KICKERS = etree.XPath(
+    ".//*["
+    + " or ".join(f"contains(@class, '{mark}')" for mark in _KICKER_MARKS)
+    + " or @aria-hidden='true'] | ./small | ./*/small"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,10 +286,22 @@ def _document_title(tree: Any) -> str:
 def _headings(tree: Any) -> list[Heading]:
     headings = []
     for element in tree.xpath(_HEADINGS):
-        text = _text(element)
+        text = _headline_text(element) if element.tag == "h1" else _text(element)
         if text:
             headings.append(Heading(text, _in_chrome(element), 1 if element.tag == "h1" else 2))
     return headings
+
+
+def _headline_text(h1: Any) -> str:
+    """An h1's text without its kicker or screen-reader text, when that leaves a headline."""
+    whole = _text(h1)
+    if len(h1) == 0 or not _KICKERS(h1):
+        return whole
+    headline = copy.deepcopy(h1)
+    for kicker in _KICKERS(headline):
+        kicker.drop_tree()  # keeps the text that follows the kicker
+    text = _text(headline).strip(" :|-\u2013\u2014")
+    return text if len(text.split()) >= 2 else whole
 
 
 def _in_chrome(element: Any) -> bool:
