@@ -194,10 +194,29 @@ def test_json_ld_graph_resolves_author_references_and_publisher() -> None:
         ("Greta Lindqvist am 3. Mai", True, "Greta Lindqvist"),
         ("Greta Lindqvist Alle Artikel Kontakt", True, "Greta Lindqvist"),
         ("Eingestellt von Greta Lindqvist", True, "Greta Lindqvist"),
+        # What an author box or a byline adds around the name.
+        ("Greta Lindqvist Alles von Greta Lindqvist", True, "Greta Lindqvist"),
+        ("Greta Lindqvist vor 5 Stunden Mehr", True, "Greta Lindqvist"),
+        ("Von Greta Lindqvist Fr, 18.10.2019", True, "Greta Lindqvist"),
+        ("Interview: Greta Lindqvist", True, "Greta Lindqvist"),
+        ("~ Jane Doe", True, "Jane Doe"),
+        ("jdoe \u00bb", True, "jdoe"),
+        ("Jane Doe @janedoe", True, "Jane Doe"),
     ],
 )
 def test_clean_author(raw: str, byline: bool, name: str | None) -> None:
     assert clean_author(raw, byline=byline) == name
+
+
+def test_byline_label_and_name_in_separate_elements_do_not_run_together() -> None:
+    html = (
+        b"<html><head><title>Harbour council approves terminal</title></head><body><article>"
+        b'<h1>Harbour council approves terminal</h1><span class="byline">'
+        b'<span class="screen-reader-text">Posted by</span><span class="author vcard">'
+        b'<a href="https://t.example/author/jd/">Jane Doe</a></span></span><p>x</p>'
+        b"</article></body></html>"
+    )
+    assert read_metadata(html, url="https://t.example/a").author == "Jane Doe"
 
 
 def test_author_profile_url_falls_through_and_publisher_is_no_author() -> None:

@@ -28,7 +28,12 @@ _LEAD = re.compile(
 _TAIL = re.compile(
     r"\s*(?:[|\u2022\u00b7,;]|\s[-\u2013\u2014]\s|\bon\s+\w+\s+\d|\bupdated\b|\bpublished\b|\d{1,4}[./-]\d"
     # "Jane Doe am 3. Mai", an author box's "Alle Artikel", "More posts", "Kontakt".
-    r"|\s+am(?:\s|$)|\balle\s+(?:artikel|beiträge)\b|\b(?:more|all)\s+posts\b|\bkontakt\b).*$",
+    r"|\s+am(?:\s|$)|\balle\s+(?:artikel|beiträge)\b|\b(?:more|all)\s+posts\b|\bkontakt\b"
+    # An author box's "Alles von Jane Doe", "Über Jane Doe"; "vor 5 Stunden", "3 hours ago";
+    # a weekday before the date ("Jane Doe Fr, 18.10.2019").
+    r"|\balles\s+von\b|\süber\s+(?:den\s+|die\s+)?autor|\svor\s+\d"
+    r"|\s\d+\s+(?:minutes?|hours?|days?)\s+ago\b"
+    r"|\s(?:mo|di|mi|do|fr|sa|so|mon|tue|wed|thu|fri|sat|sun)\.?,?\s*\d).*$",
     re.IGNORECASE,
 )
 # A trailing role, title or agency after the name: "Jane Doe, Staff Writer",
@@ -40,6 +45,16 @@ _ROLE = re.compile(
     r"|ph\.?\s?d\.?|m\.?d\.?|reuters|ap|afp|dpa|apa|upi|bloomberg)\.?\s*$",
     re.IGNORECASE,
 )
+# "Interview: Jane Doe", "Text und Fotos: Jane Doe": what the person did, then the name.
+_LABEL = re.compile(
+    r"^(?:interview|text|texte|fotos?|photos?|words|recherche|reporting)"
+    r"(?:\s+(?:und|and|&)\s+(?:fotos?|photos?|text|bilder))?\s*:\s*",
+    re.IGNORECASE,
+)
+# A social handle after the name: "Jane Doe @janedoe".
+_HANDLE = re.compile(r"\s+@\w+$")
+# Ornaments set around a name in bylines: "~ Jane Doe", "Jane Doe »".
+_AROUND = " ,;:|-~\u2013\u2014\u00bb\u00ab\u203a\u2039\u00b7\u2022"
 _LAST_PART = re.compile(r"\s*[,|]\s*(?=[^,|]*$)")
 _URL = re.compile(r"https?://|www\.|\w{2,}\.[a-z]{2,6}(?:/|$)|\.html?\b", re.IGNORECASE)
 # "Posted on 3 May 2020 by Jane Doe": the name follows the last "by".
@@ -71,13 +86,15 @@ def clean_author(raw: str, *, byline: bool = False) -> str | None:
     if not value or _URL.search(value) or value.startswith("@"):
         return None
     value = _LEAD.sub("", value).strip()
+    value = _LABEL.sub("", value)
     value = _ROLE.sub("", value)
+    value = _HANDLE.sub("", value)
     if byline:
         inner = list(_INNER_BY.finditer(value))
         if inner and _PREAMBLE.search(value[: inner[-1].start()]):
             value = value[inner[-1].end() :]
         value = _TAIL.sub("", value).strip()
-    value = value.strip(" ,;:|-\u2013\u2014")
+    value = value.strip(_AROUND)
     if not value or not _LETTER.search(value) or len(value) > _MAX_LENGTH:
         return None
     if _ACCOUNT.search(value) and " " not in value:

@@ -380,10 +380,19 @@ def _bylines(tree: Any) -> list[tuple[str, int, bool]]:
     for element in _BYLINE_SEARCH(tree)[:_MAX_BYLINES]:
         if _is_comment(element):
             continue
-        text = _text(element)
+        text = _byline_text(element)
         if text:
             candidates.append((text, 3 if element.get("rel") == "author" else 2, False))
     return candidates
+
+
+def _byline_text(element: Any) -> str:
+    """A byline's text with its parts kept apart: a label and a name set in separate
+    elements ("<span>Posted by</span><a>Jane Doe</a>") must not run together."""
+    try:
+        return clean_line(" ".join(element.itertext()))
+    except ValueError:
+        return ""
 
 
 def _is_comment(element: Any) -> bool:
