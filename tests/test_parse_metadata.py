@@ -479,6 +479,29 @@ def test_utc_midnight_east_of_greenwich_is_read_on_its_local_day(stamp: str, day
     assert meta.published == parse_date(stamp)  # the same instant
 
 
+def test_date_beside_the_headline_beats_a_teaser_or_comment_date() -> None:
+    html = b"""<html><head><title>Ten inquiries and counting</title></head><body>
+    <aside><p class="date">11 septembre 2018</p><a href="/other">Another story</a></aside>
+    <article><h1>Ten inquiries and counting</h1>
+    <div class="meta"><a href="/auteur/lc">Louise Carrel</a> | 30 septembre 2018</div>
+    <p>Text of the story.</p>
+    <div class="comment"><abbr class="date" title="2018-10-02T10:57:27Z">2 octobre 2018</abbr>
+    </div></article></body></html>"""
+    meta = read_metadata(html, url="https://r.example/politique/ten-inquiries")
+    assert meta.published is not None and meta.published.date().isoformat() == "2018-09-30"
+
+
+def test_utc_stamp_a_day_off_the_date_beside_the_headline_is_read_on_that_day() -> None:
+    # 00:44 UTC on the 4th is the evening of the 3rd in Brazil, as the page writes.
+    html = b"""<html><head>
+    <meta property="article:published_time" content="2022-05-04T00:44:52Z"></head><body>
+    <article><h1>Senate leader courts the court</h1><p>03/05/2022 21:44</p>
+    <p>Text of the story.</p></article></body></html>"""
+    meta = read_metadata(html, url="https://g.example/republica/senate-leader")
+    assert meta.published == utc("2022-05-04T00:44:52Z")  # the same instant
+    assert meta.published is not None and meta.published.date().isoformat() == "2022-05-03"
+
+
 def test_address_day_beats_a_far_generic_date_but_not_a_publication_key() -> None:
     generic = (
         b'<html><head><meta name="date" content="2009-04-11T18:06:36Z"></head><body></body></html>'

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -139,6 +139,16 @@ _KICKERS = etree.XPath(
 )
 
 
+# Around the headline, in document order: what a byline line holds (kept short, as
+# a date line is; a paragraph that mentions a date is no date line).
+_HEADLINES = etree.XPath("//h1")
+_AFTER_HEADLINE = etree.XPath("following::*[position() <= 12]")
+_BEFORE_HEADLINE = etree.XPath("preceding::*[position() <= 6]")
+_MAX_DATE_LINE = 80
+_DIGIT = re.compile(r"\d")
+_MIN_DATE = datetime(1995, 1, 1)
+
+
 @dataclass(frozen=True, slots=True)
 class PageMetadata:
     """What a page says about itself. Times are in the offset the page states."""
@@ -182,7 +192,10 @@ def page_metadata(tree: Any, url: str) -> PageMetadata:
     site_names = _site_names(meta, json_ld)
     evidence = _date_evidence(tree, meta, json_ld, micro, url)
     updated = earliest(evidence.modified)
-    published = choose_published(evidence, lambda: _htmldate(tree, url))
+    beside_headline = _once(lambda: _date_by_headline(tree))
+    published = choose_published(
+        evidence, lambda: beside_headline() or _htmldate(tree, url), beside_headline
+    )
     titles = [*_values(meta, _TITLE_META), *_node_titles(json_ld), *micro.get("headline", ())]
     document_title = _document_title(tree)
     headings = _headings(tree)
@@ -423,6 +436,41 @@ def _date_evidence(
         [v for v in modified if v],
         date_in_url(url),
     )
+
+
+def _once(read: Callable[[], datetime | None]) -> Callable[[], datetime | None]:
+    """`read`, called at most once."""
+    seen: list[datetime | None] = []
+
+    def cached() -> datetime | None:
+        if not seen:
+            seen.append(read())
+        return seen[0]
+
+    return cached
+
+
+def _date_by_headline(tree: Any) -> datetime | None:
+    """The date written next to the article's headline ("Loïc Le Clerc | 30 septembre
+    2018" under the h1), where a page states no time in its markup: htmldate's reading
+    of the whole page takes the first date it meets, often a teaser's or a comment's."""
+    from htmldate.extractors import try_date_expr
+
+    headline = next((h for h in _HEADLINES(tree) if _text(h) and not _in_chrome(h)), None)
+    if headline is None:
+        return None
+    for element in (*_AFTER_HEADLINE(headline), *_BEFORE_HEADLINE(headline)):
+        for piece in (element.text, element.tail):
+            text = clean_line(piece or "")
+            if not _DIGIT.search(text) or len(text) > _MAX_DATE_LINE:
+                continue
+            try:
+                found = try_date_expr(text, "%Y-%m-%d", True, _MIN_DATE, datetime.now())
+            except (ValueError, TypeError):
+                continue
+            if found:
+                return parse_date(found)
+    return None
 
 
 def _htmldate(tree: Any, url: str) -> datetime | None:

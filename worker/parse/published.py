@@ -47,9 +47,12 @@ class DateEvidence:
 
 
 def choose_published(
-    evidence: DateEvidence, visible: Callable[[], datetime | None]
+    evidence: DateEvidence,
+    visible: Callable[[], datetime | None],
+    beside_headline: Callable[[], datetime | None] = lambda: None,
 ) -> datetime | None:
-    """The publication time; `visible` reads the page's shown date (costly, called lazily)."""
+    """The publication time; `visible` reads the page's shown date (costly, called lazily),
+    `beside_headline` the day written next to the headline (cheap, asked for UTC stamps)."""
     seen: list[datetime | None] = []
 
     def shown() -> datetime | None:
@@ -74,7 +77,14 @@ def choose_published(
             return _url_day(shown() or earliest(evidence.modified), evidence.in_url, weak=True)
         chosen = chosen_generic
     local = _local_twin(chosen, [*evidence.specific, *evidence.generic, *evidence.modified])
-    return _url_day(_midnight_east(local), evidence.in_url, weak=not specific)
+    local = _midnight_east(local)
+    if evidence.in_url is None and local.utcoffset() == timedelta(0):
+        # A UTC stamp does not say which day the page's readers saw; the day the
+        # page writes by its headline does.
+        written = beside_headline()
+        if written is not None:
+            return _url_day(local, written.date(), weak=False)
+    return _url_day(local, evidence.in_url, weak=not specific)
 
 
 def _is_modification(value: datetime, modified: Sequence[datetime]) -> bool:
