@@ -142,8 +142,8 @@ _KICKERS = etree.XPath(
 # Around the headline, in document order: what a byline line holds (kept short, as
 # a date line is; a paragraph that mentions a date is no date line).
 _HEADLINES = etree.XPath("//h1")
-_AFTER_HEADLINE = etree.XPath("following::*[position() <= 12]")
-_BEFORE_HEADLINE = etree.XPath("preceding::*[position() <= 6]")
+_AFTER_HEADLINE = 12
+_BEFORE_HEADLINE = 6
 _MAX_DATE_LINE = 80
 _DIGIT = re.compile(r"\d")
 _MIN_DATE = datetime(1995, 1, 1)
@@ -459,18 +459,41 @@ def _date_by_headline(tree: Any) -> datetime | None:
     headline = next((h for h in _HEADLINES(tree) if _text(h) and not _in_chrome(h)), None)
     if headline is None:
         return None
-    for element in (*_AFTER_HEADLINE(headline), *_BEFORE_HEADLINE(headline)):
+    nearby = (
+        *_near(headline, _AFTER_HEADLINE, preceding=False),
+        *_near(headline, _BEFORE_HEADLINE, preceding=True),
+    )
+    for element in nearby:
         for piece in (element.text, element.tail):
             text = clean_line(piece or "")
             if not _DIGIT.search(text) or len(text) > _MAX_DATE_LINE:
                 continue
             try:
-                found = try_date_expr(text, "%Y-%m-%d", True, _MIN_DATE, datetime.now())
+                found = try_date_expr(text, "%Y-%m-%d", False, _MIN_DATE, datetime.now())
             except (ValueError, TypeError):
                 continue
             if found:
                 return parse_date(found)
     return None
+
+
+def _near(element: Any, limit: int, *, preceding: bool) -> list[Any]:
+    """Up to `limit` elements near `element`, after it in document order (or, before
+    it, its earlier siblings' and ancestors' siblings with their children), its own
+    descendants and ancestors aside. (The XPath following:: axis builds the whole
+    rest of the document before taking the first few.)"""
+    found: list[Any] = []
+    node = element
+    while node is not None and node.tag not in ("body", "html"):
+        for sibling in node.itersiblings(preceding=preceding):
+            inner = reversed([sibling, *sibling]) if preceding else sibling.iter()
+            for candidate in inner:
+                if isinstance(candidate.tag, str):
+                    found.append(candidate)
+                    if len(found) >= limit:
+                        return found
+        node = node.getparent()
+    return found
 
 
 def _htmldate(tree: Any, url: str) -> datetime | None:
