@@ -202,6 +202,7 @@ def test_json_ld_graph_resolves_author_references_and_publisher() -> None:
         ("~ Jane Doe", True, "Jane Doe"),
         ("jdoe \u00bb", True, "jdoe"),
         ("Jane Doe @janedoe", True, "Jane Doe"),
+        ("Jane Doe,John Roe", False, "Jane Doe, John Roe"),
     ],
 )
 def test_clean_author(raw: str, byline: bool, name: str | None) -> None:
@@ -232,6 +233,21 @@ def test_author_profile_url_falls_through_and_publisher_is_no_author() -> None:
 def test_site_name_after_the_author_is_cut() -> None:
     assert choose_author([("Rob Reed, Island Post", 4, False)], ["Island Post"]) == "Rob Reed"
     assert choose_author([("Rob Reed, Ann Lee", 4, False)], ["Island Post"]) == "Rob Reed, Ann Lee"
+
+
+def test_declared_co_authors_are_kept_when_bylines_name_only_the_first() -> None:
+    candidates = [
+        ("Ann Lee; Bo Ng", 5, False),
+        ("Von Ann Lee", 4, False),
+        ("Von Ann Lee", 4, False),
+        ("By Ann Lee", 2, False),
+        ("By Ann Lee and Bo Ng", 2, False),
+        ("By Ann Lee and Bo Ng", 2, False),
+    ]
+    assert choose_author(candidates, []) == "Ann Lee and Bo Ng"
+    # Initials after the name are no second author.
+    initials = [("Ann Lee", 5, False), ("Ann Lee,AL", 4, False), ("Ann Lee", 2, False)]
+    assert choose_author(initials, []) == "Ann Lee"
 
 
 def test_author_agreement_outweighs_order() -> None:
