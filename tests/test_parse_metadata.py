@@ -507,6 +507,17 @@ def test_date_beside_the_headline_beats_a_teaser_or_comment_date() -> None:
     assert meta.published is not None and meta.published.date().isoformat() == "2018-09-30"
 
 
+def test_date_beside_an_h2_headline_under_a_logo_h1() -> None:
+    html = b"""<html><head><title>Ten inquiries</title></head><body>
+    <div class="header"><h1><a href="/" class="logo"><img src="/logo.png"></a></h1></div>
+    <p class="date">11 septembre 2018</p>
+    <span class="meta"><a href="/auteur/lc">Louise Carrel</a> | <!-- time -->
+    30 septembre 2018 <!-- /time --></span>
+    <h2>Ten inquiries and counting</h2><p>Text of the story.</p></body></html>"""
+    meta = read_metadata(html, url="https://r.example/politique/ten-inquiries")
+    assert meta.published is not None and meta.published.date().isoformat() == "2018-09-30"
+
+
 def test_utc_stamp_a_day_off_the_date_beside_the_headline_is_read_on_that_day() -> None:
     # 00:44 UTC on the 4th is the evening of the 3rd in Brazil, as the page writes.
     html = b"""<html><head>

@@ -142,8 +142,13 @@ _KICKERS = etree.XPath(
 # Around the headline, in document order: what a byline line holds (kept short, as
 # a date line is; a paragraph that mentions a date is no date line).
 _HEADLINES = etree.XPath("//h1")
+_SUBHEADLINES = etree.XPath("(//h2)[position() <= 3]")
 _AFTER_HEADLINE = 12
 _BEFORE_HEADLINE = 6
+# A subtree's last nodes (comments too: a date often follows one as its tail).
+_LAST_NODES = etree.XPath(
+    f"(descendant-or-self::node()[not(self::text())])[position() > last() - {_BEFORE_HEADLINE}]"
+)
 _MAX_DATE_LINE = 80
 _DIGIT = re.compile(r"\d")
 _MIN_DATE = datetime(1995, 1, 1)
@@ -456,7 +461,10 @@ def _date_by_headline(tree: Any) -> datetime | None:
     of the whole page takes the first date it meets, often a teaser's or a comment's."""
     from htmldate.extractors import try_date_expr
 
+    # The article's h1; an h2 where every h1 is the site's logo.
     headline = next((h for h in _HEADLINES(tree) if _text(h) and not _in_chrome(h)), None)
+    if headline is None:
+        headline = next((h for h in _SUBHEADLINES(tree) if _text(h) and not _in_chrome(h)), None)
     if headline is None:
         return None
     nearby = (
@@ -464,7 +472,8 @@ def _date_by_headline(tree: Any) -> datetime | None:
         *_near(headline, _BEFORE_HEADLINE, preceding=True),
     )
     for element in nearby:
-        for piece in (element.text, element.tail):
+        own = element.text if isinstance(element.tag, str) else None
+        for piece in (own, element.tail):
             text = clean_line(piece or "")
             if not _DIGIT.search(text) or len(text) > _MAX_DATE_LINE:
                 continue
@@ -486,12 +495,11 @@ def _near(element: Any, limit: int, *, preceding: bool) -> list[Any]:
     node = element
     while node is not None and node.tag not in ("body", "html"):
         for sibling in node.itersiblings(preceding=preceding):
-            inner = reversed([sibling, *sibling]) if preceding else sibling.iter()
+            inner = reversed(_LAST_NODES(sibling)) if preceding else sibling.iter()
             for candidate in inner:
-                if isinstance(candidate.tag, str):
-                    found.append(candidate)
-                    if len(found) >= limit:
-                        return found
+                found.append(candidate)
+                if len(found) >= limit:
+                    return found
         node = node.getparent()
     return found
 
