@@ -363,6 +363,8 @@ def test_h1_text_is_read_whole_across_inline_elements() -> None:
         '<span class="dachzeile">Harbour</span> <span class="headline">Council approves terminal'
         "</span>",
         "<small>Harbour</small><br>Council approves terminal",
+        '<span class="subtitle">Harbour</span> Council approves terminal',
+        'Council approves terminal<span class="subtitle">After a year of delays</span>',
     ],
 )
 def test_kicker_inside_the_h1_is_no_part_of_the_headline(h1: str) -> None:

@@ -130,7 +130,7 @@ _HEADINGS = "//h1 | (//h2)[position() <= 12]"
 # Inside an h1, what is not the headline: a kicker ("Klimaschutz", the German
 # Dachzeile) set above it, or text kept for screen readers only.
 _KICKER_MARKS = ("kicker", "dachzeile", "overline", "topline", "roofline", "eyebrow")
-_KICKER_MARKS += ("supertitle", "titleheader", "topic-label", "spitzmarke", "h1small")
+_KICKER_MARKS += ("supertitle", "titleheader", "topic-label", "spitzmarke", "h1small", "subtitle")
 _KICKER_MARKS += ("visually-hidden", "sr-only", "screen-reader")
 _KICKERS = etree.XPath(
     ".//*["
