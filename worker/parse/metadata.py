@@ -128,10 +128,12 @@ _MAX_BYLINES = 8
 _TIMES = "//time[@pubdate][@datetime] | (//article//time[@datetime])[1]"
 _HEADINGS = "//h1 | (//h2)[position() <= 12]"
 # Inside an h1, what is not the headline: a kicker ("Klimaschutz", the German
-# Dachzeile) set above it, or text kept for screen readers only.
-_KICKER_MARKS = ("kicker", "dachzeile", "overline", "topline", "roofline", "eyebrow")
-_KICKER_MARKS += ("supertitle", "titleheader", "topic-label", "spitzmarke", "h1small", "subtitle")
-_KICKER_MARKS += ("visually-hidden", "sr-only", "screen-reader")
+# Dachzeile) set above it, a subtitle, or text kept for screen readers only.
+_KICKER_MARKS: tuple[str, ...] = (
+    *("kicker", "dachzeile", "overline", "topline", "roofline", "eyebrow", "supertitle"),
+    *("titleheader", "topic-label", "spitzmarke", "h1small", "subtitle"),
+    *("visually-hidden", "sr-only", "screen-reader"),
+)
 _KICKERS = etree.XPath(
     ".//*["
     + " or ".join(f"contains(@class, '{mark}')" for mark in _KICKER_MARKS)
