@@ -375,6 +375,16 @@ def test_kicker_inside_the_h1_is_no_part_of_the_headline(h1: str) -> None:
     assert read_metadata(html, url="https://t.example/a").title == "Council approves terminal"
 
 
+def test_h1_with_its_kicker_stays_a_headline_for_the_text_to_find() -> None:
+    html = (
+        b'<html><head></head><body><article><h1><span class="kicker">Harbour</span> '
+        b"Council approves terminal</h1><p>x</p></article></body></html>"
+    )
+    meta = read_metadata(html, url="https://t.example/a")
+    assert meta.title == "Council approves terminal"
+    assert "Harbour Council approves terminal" in meta.headlines
+
+
 def test_recipe_is_the_article_not_its_nested_reviews() -> None:
     recipe = {
         "@context": "https://schema.org",

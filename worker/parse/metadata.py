@@ -30,7 +30,7 @@ from worker.parse.published import DateEvidence, choose_published
 from worker.parse.text import clean_line
 from worker.parse.titles import choose_title
 
-__all__ = ["PageMetadata", "page_metadata", "read_metadata"]
+__all__ = ["PageMetadata", "page_metadata", "read_metadata", "warm_up_dates"]
 
 # Article-specific publication keys; the earliest credible one wins (see _published).
 _PUBLISHED_META = (
@@ -178,6 +178,7 @@ class Heading:
     text: str
     in_chrome: bool  # inside header/nav, a logo, or a link to the home page
     level: int = 1  # 1 for h1, 2 for h2 (blog themes put the site in h1, the post in h2)
+    whole: str = ""  # the h1's whole text, kicker included, where that differs from `text`
 
 
 def read_metadata(html: bytes, *, url: str, content_type: str | None = None) -> PageMetadata:
@@ -206,7 +207,8 @@ def page_metadata(tree: Any, url: str) -> PageMetadata:
     titles = [*_values(meta, _TITLE_META), *_node_titles(json_ld), *micro.get("headline", ())]
     document_title = _document_title(tree)
     headings = _headings(tree)
-    h1s = [heading.text for heading in headings if heading.level == 1]
+    # The h1 as the text shows it (kicker included) too, for the text to find it.
+    h1s = [t for h in headings if h.level == 1 for t in (h.text, h.whole)]
     return PageMetadata(
         title=choose_title(
             meta_titles=titles,
@@ -306,15 +308,18 @@ def _document_title(tree: Any) -> str:
 def _headings(tree: Any) -> list[Heading]:
     headings = []
     for element in tree.xpath(_HEADINGS):
-        text = _headline_text(element) if element.tag == "h1" else _text(element)
+        whole = _text(element)
+        text = _headline_text(element, whole) if element.tag == "h1" else whole
         if text:
-            headings.append(Heading(text, _in_chrome(element), 1 if element.tag == "h1" else 2))
+            level = 1 if element.tag == "h1" else 2
+            headings.append(
+                Heading(text, _in_chrome(element), level, whole if whole != text else "")
+            )
     return headings
 
 
-def _headline_text(h1: Any) -> str:
+def _headline_text(h1: Any, whole: str) -> str:
     """An h1's text without its kicker or screen-reader text, when that leaves a headline."""
-    whole = _text(h1)
     if len(h1) == 0 or not _KICKERS(h1):
         return whole
     headline = copy.deepcopy(h1)
@@ -504,6 +509,18 @@ def _near(element: Any, limit: int, *, preceding: bool) -> list[Any]:
                     return found
         node = node.getparent()
     return found
+
+
+def warm_up_dates() -> None:
+    """Fill the caches htmldate's text search fills on first use.
+
+    Its fallback parser (dateparser) compiles every locale's patterns the first
+    time a text matches none of them: 2-3 s of CPU, which a page that pays it
+    spends over its budget. Done once before the extraction children fork.
+    """
+    from htmldate.extractors import try_date_expr
+
+    try_date_expr("Qwxz 13 Vbnm 2019", "%Y-%m-%d", True, _MIN_DATE, datetime.now())
 
 
 def _htmldate(tree: Any, url: str) -> datetime | None:
