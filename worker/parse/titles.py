@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from worker.parse.text import clean_line
@@ -41,6 +42,8 @@ def choose_title(
     site_names: Sequence[str],
 ) -> str:
     """The headline: a declared title, else <title> weighed against the h1s."""
+    titles = [*meta_titles, document_title]
+    headings = [_read_as_one(h, titles) for h in headings]
     sites = [_compact(name) for name in site_names if _compact(name)]
     sites += [_compact(h.text) for h in headings if h.in_chrome and _compact(h.text)]
     declared = next((clean_line(t) for t in meta_titles if t and not _is_site(t, sites)), "")
@@ -93,6 +96,23 @@ def _matching_heading(
                     # Read whole from the heading: the title may shorten it.
                     return clean_line(heading.text)
     return None
+
+
+def _read_as_one(heading: Heading, titles: Sequence[str]) -> Heading:
+    """The heading read whole when its "kicker" runs into the rest as one headline:
+    no separator between them, and a title that writes them so ("<span
+    class=kicker>Harbour council</span> approves terminal")."""
+    whole = heading.whole
+    if not whole or not whole.endswith(heading.text):
+        return heading
+    lead = whole[: len(whole) - len(heading.text)].rstrip()
+    # A separator ("Kicker: Headline") or none at all (a line break) sets a kicker apart.
+    if not lead or not lead[-1].isalnum() or not whole[len(lead)].isspace():
+        return heading
+    folded = whole.casefold()
+    if any(folded in clean_line(title).casefold() for title in titles):
+        return replace(heading, text=whole, whole="")
+    return heading
 
 
 def _shown_headline(
