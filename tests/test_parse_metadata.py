@@ -194,10 +194,30 @@ def test_json_ld_graph_resolves_author_references_and_publisher() -> None:
         ("Greta Lindqvist am 3. Mai", True, "Greta Lindqvist"),
         ("Greta Lindqvist Alle Artikel Kontakt", True, "Greta Lindqvist"),
         ("Eingestellt von Greta Lindqvist", True, "Greta Lindqvist"),
+        # What an author box or a byline adds around the name.
+        ("Greta Lindqvist Alles von Greta Lindqvist", True, "Greta Lindqvist"),
+        ("Greta Lindqvist vor 5 Stunden Mehr", True, "Greta Lindqvist"),
+        ("Von Greta Lindqvist Fr, 18.10.2019", True, "Greta Lindqvist"),
+        ("Interview: Greta Lindqvist", True, "Greta Lindqvist"),
+        ("~ Jane Doe", True, "Jane Doe"),
+        ("jdoe \u00bb", True, "jdoe"),
+        ("Jane Doe @janedoe", True, "Jane Doe"),
+        ("Jane Doe,John Roe", False, "Jane Doe, John Roe"),
     ],
 )
 def test_clean_author(raw: str, byline: bool, name: str | None) -> None:
     assert clean_author(raw, byline=byline) == name
+
+
+def test_byline_label_and_name_in_separate_elements_do_not_run_together() -> None:
+    html = (
+        b"<html><head><title>Harbour council approves terminal</title></head><body><article>"
+        b'<h1>Harbour council approves terminal</h1><span class="byline">'
+        b'<span class="screen-reader-text">Posted by</span><span class="author vcard">'
+        b'<a href="https://t.example/author/jd/">Jane Doe</a></span></span><p>x</p>'
+        b"</article></body></html>"
+    )
+    assert read_metadata(html, url="https://t.example/a").author == "Jane Doe"
 
 
 def test_author_profile_url_falls_through_and_publisher_is_no_author() -> None:
@@ -213,6 +233,21 @@ def test_author_profile_url_falls_through_and_publisher_is_no_author() -> None:
 def test_site_name_after_the_author_is_cut() -> None:
     assert choose_author([("Rob Reed, Island Post", 4, False)], ["Island Post"]) == "Rob Reed"
     assert choose_author([("Rob Reed, Ann Lee", 4, False)], ["Island Post"]) == "Rob Reed, Ann Lee"
+
+
+def test_declared_co_authors_are_kept_when_bylines_name_only_the_first() -> None:
+    candidates = [
+        ("Ann Lee; Bo Ng", 5, False),
+        ("Von Ann Lee", 4, False),
+        ("Von Ann Lee", 4, False),
+        ("By Ann Lee", 2, False),
+        ("By Ann Lee and Bo Ng", 2, False),
+        ("By Ann Lee and Bo Ng", 2, False),
+    ]
+    assert choose_author(candidates, []) == "Ann Lee and Bo Ng"
+    # Initials after the name are no second author.
+    initials = [("Ann Lee", 5, False), ("Ann Lee,AL", 4, False), ("Ann Lee", 2, False)]
+    assert choose_author(initials, []) == "Ann Lee"
 
 
 def test_author_agreement_outweighs_order() -> None:
@@ -260,6 +295,45 @@ def headings(*items: tuple[str, bool]) -> list[Heading]:
             ["Island Post"],
             "Storm damages sea wall",
         ),
+        # A kicker before the declared title is not in the h1: the h1 is the headline.
+        (
+            ["Harbour: Council approves the ferry terminal"],
+            "x",
+            [("Council approves the ferry terminal", False)],
+            [],
+            "Council approves the ferry terminal",
+        ),
+        (
+            ["Ferry dispute - Council approves the terminal - Island Post"],
+            "x",
+            [("Council approves the terminal", False)],
+            ["Island Post"],
+            "Council approves the terminal",
+        ),
+        # A longer part before the h1 is the headline, the h1 a section's name.
+        (
+            ["Council approves the new ferry terminal at last - Harbour News"],
+            "x",
+            [("Harbour News", False)],
+            [],
+            "Council approves the new ferry terminal at last",
+        ),
+        # The h1 words the story otherwise than the shorter og:title: the reader sees the h1.
+        (
+            ["Council backs ferry terminal"],
+            "Council backs ferry terminal | Island Post",
+            [("Council backs new ferry terminal after a year of delays", False)],
+            ["Island Post"],
+            "Council backs new ferry terminal after a year of delays",
+        ),
+        # An h1 that puts a section before the declared title loses to it.
+        (
+            ["Council backs ferry terminal"],
+            "x",
+            [("Local News | Council backs ferry terminal", False)],
+            [],
+            "Council backs ferry terminal",
+        ),
     ],
 )
 def test_choose_title(
@@ -279,6 +353,60 @@ def test_h1_text_is_read_whole_across_inline_elements() -> None:
     assert (
         read_metadata(html, url="https://t.example/a").title == "Harbour council approves terminal"
     )
+
+
+@pytest.mark.parametrize(
+    "h1",
+    [
+        '<span class="article-heading__kicker">Harbour</span><span class="visually-hidden">: '
+        '</span><span class="article-heading__title">Council approves terminal</span>',
+        '<span class="dachzeile">Harbour</span> <span class="headline">Council approves terminal'
+        "</span>",
+        "<small>Harbour</small><br>Council approves terminal",
+        '<span class="subtitle">Harbour</span> Council approves terminal',
+        'Council approves terminal<span class="subtitle">After a year of delays</span>',
+    ],
+)
+def test_kicker_inside_the_h1_is_no_part_of_the_headline(h1: str) -> None:
+    html = (
+        '<html><head><meta property="og:title" content="Harbour: Council approves terminal">'
+        f"</head><body><article><h1>{h1}</h1><p>x</p></article></body></html>"
+    ).encode()
+    assert read_metadata(html, url="https://t.example/a").title == "Council approves terminal"
+
+
+def test_h1_with_its_kicker_stays_a_headline_for_the_text_to_find() -> None:
+    html = (
+        b'<html><head></head><body><article><h1><span class="kicker">Harbour</span> '
+        b"Council approves terminal</h1><p>x</p></article></body></html>"
+    )
+    meta = read_metadata(html, url="https://t.example/a")
+    assert meta.title == "Council approves terminal"
+    assert "Harbour Council approves terminal" in meta.headlines
+
+
+def test_recipe_is_the_article_not_its_nested_reviews() -> None:
+    recipe = {
+        "@context": "https://schema.org",
+        "@type": "Recipe",
+        "name": "Plum cake",
+        "author": {"@type": "Person", "name": "Mia Berg"},
+        "datePublished": "2006-10-10",
+        "review": [
+            {
+                "@type": "Review",
+                "author": {"@type": "Person", "name": "baker77"},
+                "datePublished": "2020-04-12",
+            }
+        ],
+    }
+    html = (
+        f'<html><head><script type="application/ld+json">{json.dumps(recipe)}</script>'
+        "</head><body><p>x</p></body></html>"
+    ).encode()
+    meta = read_metadata(html, url="https://r.example/plum-cake")
+    assert meta.author == "Mia Berg"
+    assert meta.published is not None and meta.published.date().isoformat() == "2006-10-10"
 
 
 def no_visible_date() -> datetime | None:
@@ -355,6 +483,62 @@ def test_stamp_with_its_own_offset_keeps_its_day_against_the_address() -> None:
     )
     meta = read_metadata(html, url="https://lib.example/futbol/2022/05/06/match-preview/")
     assert meta.published is not None and meta.published.date().isoformat() == "2022-05-07"
+
+
+@pytest.mark.parametrize(
+    ("stamp", "day"),
+    [
+        # A publication day stored as midnight in Berlin and written in UTC.
+        ("2021-11-04T23:00:00Z", "2021-11-05"),
+        ("2022-06-30T22:00:00+00:00", "2022-07-01"),
+        # A stamp on the hour earlier in the day is a time, not a midnight.
+        ("2022-06-30T14:00:00Z", "2022-06-30"),
+        ("2022-06-30T23:00:00+01:00", "2022-06-30"),
+        ("2022-06-30T23:00:12Z", "2022-06-30"),
+    ],
+)
+def test_utc_midnight_east_of_greenwich_is_read_on_its_local_day(stamp: str, day: str) -> None:
+    html = (
+        f'<html><head><meta property="article:published_time" content="{stamp}">'
+        "</head><body><p>x</p></body></html>"
+    ).encode()
+    meta = read_metadata(html, url="https://b.example/story")
+    assert meta.published is not None and meta.published.date().isoformat() == day
+    assert meta.published == parse_date(stamp)  # the same instant
+
+
+def test_date_beside_the_headline_beats_a_teaser_or_comment_date() -> None:
+    html = b"""<html><head><title>Ten inquiries and counting</title></head><body>
+    <aside><p class="date">11 septembre 2018</p><a href="/other">Another story</a></aside>
+    <article><h1>Ten inquiries and counting</h1>
+    <div class="meta"><a href="/auteur/lc">Louise Carrel</a> | 30 septembre 2018</div>
+    <p>Text of the story.</p>
+    <div class="comment"><abbr class="date" title="2018-10-02T10:57:27Z">2 octobre 2018</abbr>
+    </div></article></body></html>"""
+    meta = read_metadata(html, url="https://r.example/politique/ten-inquiries")
+    assert meta.published is not None and meta.published.date().isoformat() == "2018-09-30"
+
+
+def test_date_beside_an_h2_headline_under_a_logo_h1() -> None:
+    html = b"""<html><head><title>Ten inquiries</title></head><body>
+    <div class="header"><h1><a href="/" class="logo"><img src="/logo.png"></a></h1></div>
+    <p class="date">11 septembre 2018</p>
+    <span class="meta"><a href="/auteur/lc">Louise Carrel</a> | <!-- time -->
+    30 septembre 2018 <!-- /time --></span>
+    <h2>Ten inquiries and counting</h2><p>Text of the story.</p></body></html>"""
+    meta = read_metadata(html, url="https://r.example/politique/ten-inquiries")
+    assert meta.published is not None and meta.published.date().isoformat() == "2018-09-30"
+
+
+def test_utc_stamp_a_day_off_the_date_beside_the_headline_is_read_on_that_day() -> None:
+    # 00:44 UTC on the 4th is the evening of the 3rd in Brazil, as the page writes.
+    html = b"""<html><head>
+    <meta property="article:published_time" content="2022-05-04T00:44:52Z"></head><body>
+    <article><h1>Senate leader courts the court</h1><p>03/05/2022 21:44</p>
+    <p>Text of the story.</p></article></body></html>"""
+    meta = read_metadata(html, url="https://g.example/republica/senate-leader")
+    assert meta.published == utc("2022-05-04T00:44:52Z")  # the same instant
+    assert meta.published is not None and meta.published.date().isoformat() == "2022-05-03"
 
 
 def test_address_day_beats_a_far_generic_date_but_not_a_publication_key() -> None:

@@ -28,7 +28,12 @@ _LEAD = re.compile(
 _TAIL = re.compile(
     r"\s*(?:[|\u2022\u00b7,;]|\s[-\u2013\u2014]\s|\bon\s+\w+\s+\d|\bupdated\b|\bpublished\b|\d{1,4}[./-]\d"
     # "Jane Doe am 3. Mai", an author box's "Alle Artikel", "More posts", "Kontakt".
-    r"|\s+am(?:\s|$)|\balle\s+(?:artikel|beiträge)\b|\b(?:more|all)\s+posts\b|\bkontakt\b).*$",
+    r"|\s+am(?:\s|$)|\balle\s+(?:artikel|beiträge)\b|\b(?:more|all)\s+posts\b|\bkontakt\b"
+    # An author box's "Alles von Jane Doe", "Über Jane Doe"; "vor 5 Stunden", "3 hours ago";
+    # a weekday before the date ("Jane Doe Fr, 18.10.2019").
+    r"|\balles\s+von\b|\süber\s+(?:den\s+|die\s+)?autor|\svor\s+\d"
+    r"|\s\d+\s+(?:minutes?|hours?|days?)\s+ago\b"
+    r"|\s(?:mo|di|mi|do|fr|sa|so|mon|tue|wed|thu|fri|sat|sun)\.?,?\s*\d).*$",
     re.IGNORECASE,
 )
 # A trailing role, title or agency after the name: "Jane Doe, Staff Writer",
@@ -40,6 +45,18 @@ _ROLE = re.compile(
     r"|ph\.?\s?d\.?|m\.?d\.?|reuters|ap|afp|dpa|apa|upi|bloomberg)\.?\s*$",
     re.IGNORECASE,
 )
+# "Interview: Jane Doe", "Text und Fotos: Jane Doe": what the person did, then the name.
+_LABEL = re.compile(
+    r"^(?:interview|text|texte|fotos?|photos?|words|recherche|reporting)"
+    r"(?:\s+(?:und|and|&)\s+(?:fotos?|photos?|text|bilder))?\s*:\s*",
+    re.IGNORECASE,
+)
+# "Jane Doe,John Roe" as some CMSs join a list.
+_BARE_COMMA = re.compile(r"(?<=[^\W\d_]),(?=[^\W\d_])")
+# A social handle after the name: "Jane Doe @janedoe".
+_HANDLE = re.compile(r"\s+@\w+$")
+# Ornaments set around a name in bylines: "~ Jane Doe", "Jane Doe »".
+_AROUND = " ,;:|-~\u2013\u2014\u00bb\u00ab\u203a\u2039\u00b7\u2022"
 _LAST_PART = re.compile(r"\s*[,|]\s*(?=[^,|]*$)")
 _URL = re.compile(r"https?://|www\.|\w{2,}\.[a-z]{2,6}(?:/|$)|\.html?\b", re.IGNORECASE)
 # "Posted on 3 May 2020 by Jane Doe": the name follows the last "by".
@@ -58,6 +75,9 @@ _MAX_WORDS = 8
 # sources' weights, so two sources agreeing beat one that weighs more.
 _AGREEMENT = 2
 _MAX_LENGTH = 100
+# Weights of the sources a page declares (meta tags, microdata, JSON-LD), not shows.
+_DECLARED = 4
+_LIST_SEPARATOR = re.compile(r"\s*[,;&]\s*|\s+(?:and|und|et|y)\s+", re.IGNORECASE)
 
 
 def clean_author(raw: str, *, byline: bool = False) -> str | None:
@@ -71,13 +91,15 @@ def clean_author(raw: str, *, byline: bool = False) -> str | None:
     if not value or _URL.search(value) or value.startswith("@"):
         return None
     value = _LEAD.sub("", value).strip()
+    value = _LABEL.sub("", value)
     value = _ROLE.sub("", value)
+    value = _HANDLE.sub("", value)
     if byline:
         inner = list(_INNER_BY.finditer(value))
         if inner and _PREAMBLE.search(value[: inner[-1].start()]):
             value = value[inner[-1].end() :]
         value = _TAIL.sub("", value).strip()
-    value = value.strip(" ,;:|-\u2013\u2014")
+    value = _BARE_COMMA.sub(", ", value.strip(_AROUND))
     if not value or not _LETTER.search(value) or len(value) > _MAX_LENGTH:
         return None
     if _ACCOUNT.search(value) and " " not in value:
@@ -112,7 +134,31 @@ def choose_author(
         )
         if best is None or (support, -index) > (best[0], best[1]):
             best = (support, -index, name)
-    return best[2] if best else None
+    if best is None:
+        return None
+    return _whole_list(best[2], cleaned)
+
+
+def _names_more_people(value: str) -> bool:
+    """Whether a value lists several people, each by a full name ("Jane Doe, TD" does not)."""
+    names = [n for n in _LIST_SEPARATOR.split(value) if n.strip()]
+    return len(names) > 1 and all(len(n.split()) >= 2 for n in names)
+
+
+def _whole_list(name: str, cleaned: Sequence[tuple[str, int]]) -> str:
+    """The list of authors that `name` is the first of, when the page declares one:
+    bylines that name only the first author outvote the list by number, not by
+    evidence. Among lists, the one written most often, as the page writes it."""
+    key = _compact(name)
+    if not any(weight >= _DECLARED and _is_longer_list(other, key) for other, weight in cleaned):
+        return name
+    lists = [other for other, _ in cleaned if _is_longer_list(other, key)]
+    return max(lists, key=lambda other: (lists.count(other), -lists.index(other)))
+
+
+def _is_longer_list(value: str, key: str) -> bool:
+    compact = _compact(value)
+    return len(compact) > len(key) and compact.startswith(key) and _names_more_people(value)
 
 
 def agreed_author(

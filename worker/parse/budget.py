@@ -305,9 +305,11 @@ def _warm_up() -> None:
 
     trafilatura and htmldate import modules and fill caches on first use; a
     child forked before that would pay for it on every page (twice the time
-    per page on the benchmark corpus).
+    per page on the benchmark corpus), and the first page that reaches
+    htmldate's text search would spend its whole budget on dateparser's.
     """
     from worker.parse.extract import extract_article
+    from worker.parse.metadata import warm_up_dates
 
     paragraph = "<p>" + "A sentence of an ordinary article about the weather. " * 6 + "</p>"
     page = (
@@ -320,13 +322,7 @@ def _warm_up() -> None:
     getattr(extract_article, "__wrapped__", extract_article)(
         page.encode(), url="https://example.org/2024/05/01/warm-up"
     )
-    # htmldate's extensive search hands odd date strings to dateparser, whose
-    # first call that no single language reads loads every locale: 2 s of
-    # CPU, the whole of a page's allowance, paid again by each child that
-    # meets one. Loaded here once (about 35 MB), the children share it.
-    from htmldate.extractors import get_external_parser
-
-    get_external_parser().get_date_data("warm-up 1 2019")
+    warm_up_dates()
 
 
 def _reap(_signum: int, _frame: object) -> None:

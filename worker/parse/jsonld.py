@@ -19,7 +19,7 @@ __all__ = ["JsonLd", "Node", "read_json_ld"]
 
 # Wrappers that keep old parsers from reading the script as markup or code.
 _WRAPPER = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
-_ARTICLE_TYPES = re.compile(r"(?:Article|BlogPosting|Posting|NewsArticle|Report|Review)$")
+_ARTICLE_TYPES = re.compile(r"(?:Article|BlogPosting|Posting|NewsArticle|Report|Review|Recipe)$")
 _PAGE_TYPES = frozenset({"WebPage", "ItemPage", "AboutPage", "ProfilePage"})
 _ORGANIZATION_TYPES = frozenset(
     {"Organization", "NewsMediaOrganization", "Corporation", "WebSite", "Brand", "Blog"}

@@ -12,8 +12,9 @@ a fixed order alone.
 
 from __future__ import annotations
 
+import copy
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,7 @@ from worker.parse.published import DateEvidence, choose_published
 from worker.parse.text import clean_line
 from worker.parse.titles import choose_title
 
-__all__ = ["PageMetadata", "page_metadata", "read_metadata"]
+__all__ = ["PageMetadata", "page_metadata", "read_metadata", "warm_up_dates"]
 
 # Article-specific publication keys; the earliest credible one wins (see _published).
 _PUBLISHED_META = (
@@ -126,6 +127,33 @@ _MAX_BYLINES = 8
 # A time element marked as the publication, or the first one in the article.
 _TIMES = "//time[@pubdate][@datetime] | (//article//time[@datetime])[1]"
 _HEADINGS = "//h1 | (//h2)[position() <= 12]"
+# Inside an h1, what is not the headline: a kicker ("Klimaschutz", the German
+# Dachzeile) set above it, a subtitle, or text kept for screen readers only.
+_KICKER_MARKS: tuple[str, ...] = (
+    *("kicker", "dachzeile", "overline", "topline", "roofline", "eyebrow", "supertitle"),
+    *("titleheader", "topic-label", "spitzmarke", "h1small", "subtitle"),
+    *("visually-hidden", "sr-only", "screen-reader"),
+)
+_KICKERS = etree.XPath(
+    ".//*["
+    + " or ".join(f"contains(@class, '{mark}')" for mark in _KICKER_MARKS)
+    + " or @aria-hidden='true'] | ./small | ./*/small"
+)
+
+
+# Around the headline, in document order: what a byline line holds (kept short, as
+# a date line is; a paragraph that mentions a date is no date line).
+_HEADLINES = etree.XPath("//h1")
+_SUBHEADLINES = etree.XPath("(//h2)[position() <= 3]")
+_AFTER_HEADLINE = 12
+_BEFORE_HEADLINE = 6
+# A subtree's last nodes (comments too: a date often follows one as its tail).
+_LAST_NODES = etree.XPath(
+    f"(descendant-or-self::node()[not(self::text())])[position() > last() - {_BEFORE_HEADLINE}]"
+)
+_MAX_DATE_LINE = 80
+_DIGIT = re.compile(r"\d")
+_MIN_DATE = datetime(1995, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +178,7 @@ class Heading:
     text: str
     in_chrome: bool  # inside header/nav, a logo, or a link to the home page
     level: int = 1  # 1 for h1, 2 for h2 (blog themes put the site in h1, the post in h2)
+    whole: str = ""  # the h1's whole text, kicker included, where that differs from `text`
 
 
 def read_metadata(html: bytes, *, url: str, content_type: str | None = None) -> PageMetadata:
@@ -171,11 +200,15 @@ def page_metadata(tree: Any, url: str) -> PageMetadata:
     site_names = _site_names(meta, json_ld)
     evidence = _date_evidence(tree, meta, json_ld, micro, url)
     updated = earliest(evidence.modified)
-    published = choose_published(evidence, lambda: _htmldate(tree, url))
+    beside_headline = _once(lambda: _date_by_headline(tree))
+    published = choose_published(
+        evidence, lambda: beside_headline() or _htmldate(tree, url), beside_headline
+    )
     titles = [*_values(meta, _TITLE_META), *_node_titles(json_ld), *micro.get("headline", ())]
     document_title = _document_title(tree)
     headings = _headings(tree)
-    h1s = [heading.text for heading in headings if heading.level == 1]
+    # The h1 as the text shows it (kicker included) too, for the text to find it.
+    h1s = [t for h in headings if h.level == 1 for t in (h.text, h.whole)]
     return PageMetadata(
         title=choose_title(
             meta_titles=titles,
@@ -275,10 +308,25 @@ def _document_title(tree: Any) -> str:
 def _headings(tree: Any) -> list[Heading]:
     headings = []
     for element in tree.xpath(_HEADINGS):
-        text = _text(element)
+        whole = _text(element)
+        text = _headline_text(element, whole) if element.tag == "h1" else whole
         if text:
-            headings.append(Heading(text, _in_chrome(element), 1 if element.tag == "h1" else 2))
+            level = 1 if element.tag == "h1" else 2
+            headings.append(
+                Heading(text, _in_chrome(element), level, whole if whole != text else "")
+            )
     return headings
+
+
+def _headline_text(h1: Any, whole: str) -> str:
+    """An h1's text without its kicker or screen-reader text, when that leaves a headline."""
+    if len(h1) == 0 or not _KICKERS(h1):
+        return whole
+    headline = copy.deepcopy(h1)
+    for kicker in _KICKERS(headline):
+        kicker.drop_tree()  # keeps the text that follows the kicker
+    text = _text(headline).strip(" :|-\u2013\u2014")
+    return text if len(text.split()) >= 2 else whole
 
 
 def _in_chrome(element: Any) -> bool:
@@ -357,10 +405,19 @@ def _bylines(tree: Any) -> list[tuple[str, int, bool]]:
     for element in _BYLINE_SEARCH(tree)[:_MAX_BYLINES]:
         if _is_comment(element):
             continue
-        text = _text(element)
+        text = _byline_text(element)
         if text:
             candidates.append((text, 3 if element.get("rel") == "author" else 2, False))
     return candidates
+
+
+def _byline_text(element: Any) -> str:
+    """A byline's text with its parts kept apart: a label and a name set in separate
+    elements ("<span>Posted by</span><a>Jane Doe</a>") must not run together."""
+    try:
+        return clean_line(" ".join(element.itertext()))
+    except ValueError:
+        return ""
 
 
 def _is_comment(element: Any) -> bool:
@@ -391,6 +448,79 @@ def _date_evidence(
         [v for v in modified if v],
         date_in_url(url),
     )
+
+
+def _once(read: Callable[[], datetime | None]) -> Callable[[], datetime | None]:
+    """`read`, called at most once."""
+    seen: list[datetime | None] = []
+
+    def cached() -> datetime | None:
+        if not seen:
+            seen.append(read())
+        return seen[0]
+
+    return cached
+
+
+def _date_by_headline(tree: Any) -> datetime | None:
+    """The date written next to the article's headline ("Loïc Le Clerc | 30 septembre
+    2018" under the h1), where a page states no time in its markup: htmldate's reading
+    of the whole page takes the first date it meets, often a teaser's or a comment's."""
+    from htmldate.extractors import try_date_expr
+
+    # The article's h1; an h2 where every h1 is the site's logo.
+    headline = next((h for h in _HEADLINES(tree) if _text(h) and not _in_chrome(h)), None)
+    if headline is None:
+        headline = next((h for h in _SUBHEADLINES(tree) if _text(h) and not _in_chrome(h)), None)
+    if headline is None:
+        return None
+    nearby = (
+        *_near(headline, _AFTER_HEADLINE, preceding=False),
+        *_near(headline, _BEFORE_HEADLINE, preceding=True),
+    )
+    for element in nearby:
+        own = element.text if isinstance(element.tag, str) else None
+        for piece in (own, element.tail):
+            text = clean_line(piece or "")
+            if not _DIGIT.search(text) or len(text) > _MAX_DATE_LINE:
+                continue
+            try:
+                found = try_date_expr(text, "%Y-%m-%d", False, _MIN_DATE, datetime.now())
+            except (ValueError, TypeError):
+                continue
+            if found:
+                return parse_date(found)
+    return None
+
+
+def _near(element: Any, limit: int, *, preceding: bool) -> list[Any]:
+    """Up to `limit` elements near `element`, after it in document order (or, before
+    it, its earlier siblings' and ancestors' siblings with their children), its own
+    descendants and ancestors aside. (The XPath following:: axis builds the whole
+    rest of the document before taking the first few.)"""
+    found: list[Any] = []
+    node = element
+    while node is not None and node.tag not in ("body", "html"):
+        for sibling in node.itersiblings(preceding=preceding):
+            inner = reversed(_LAST_NODES(sibling)) if preceding else sibling.iter()
+            for candidate in inner:
+                found.append(candidate)
+                if len(found) >= limit:
+                    return found
+        node = node.getparent()
+    return found
+
+
+def warm_up_dates() -> None:
+    """Fill the caches htmldate's text search fills on first use.
+
+    Its fallback parser (dateparser) compiles every locale's patterns the first
+    time a text matches none of them: 2-3 s of CPU, which a page that pays it
+    spends over its budget. Done once before the extraction children fork.
+    """
+    from htmldate.extractors import try_date_expr
+
+    try_date_expr("Qwxz 13 Vbnm 2019", "%Y-%m-%d", True, _MIN_DATE, datetime.now())
 
 
 def _htmldate(tree: Any, url: str) -> datetime | None:

@@ -31,6 +31,9 @@ __all__ = ["DateEvidence", "choose_published"]
 _SAME_EDIT = timedelta(hours=1)
 # UTC offsets in use on Earth, in whole hours.
 _OFFSETS = range(-12, 15)
+# UTC hours that are a local midnight in the offsets +1 to +3 (Europe, Africa, the
+# Middle East); further east, a stamp on the hour is as often a scheduled time.
+_EAST_MIDNIGHTS = frozenset({21, 22, 23})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +47,12 @@ class DateEvidence:
 
 
 def choose_published(
-    evidence: DateEvidence, visible: Callable[[], datetime | None]
+    evidence: DateEvidence,
+    visible: Callable[[], datetime | None],
+    beside_headline: Callable[[], datetime | None] = lambda: None,
 ) -> datetime | None:
-    """The publication time; `visible` reads the page's shown date (costly, called lazily)."""
+    """The publication time; `visible` reads the page's shown date (costly, called lazily),
+    `beside_headline` the day written next to the headline (cheap, asked for UTC stamps)."""
     seen: list[datetime | None] = []
 
     def shown() -> datetime | None:
@@ -71,6 +77,13 @@ def choose_published(
             return _url_day(shown() or earliest(evidence.modified), evidence.in_url, weak=True)
         chosen = chosen_generic
     local = _local_twin(chosen, [*evidence.specific, *evidence.generic, *evidence.modified])
+    local = _midnight_east(local)
+    if evidence.in_url is None and local.utcoffset() == timedelta(0):
+        # A UTC stamp does not say which day the page's readers saw; the day the
+        # page writes by its headline does.
+        written = beside_headline()
+        if written is not None:
+            return _url_day(local, written.date(), weak=False)
     return _url_day(local, evidence.in_url, weak=not specific)
 
 
@@ -103,6 +116,21 @@ def _local_twin(chosen: datetime, stamps: Sequence[datetime]) -> datetime:
         if hours and hours == int(hours) and int(hours) in _OFFSETS:
             return chosen.astimezone(timezone(timedelta(hours=int(hours))))
     return chosen
+
+
+def _midnight_east(chosen: datetime) -> datetime:
+    """A day's midnight east of Greenwich, when a UTC stamp on the hour just before
+    midnight is one: a CMS that stores a publication day as local midnight and
+    writes it in UTC gives "2021-11-04T23:00:00Z" for 5 November in Berlin."""
+    if chosen.utcoffset() != timedelta(0) or (chosen.minute, chosen.second, chosen.microsecond) != (
+        0,
+        0,
+        0,
+    ):
+        return chosen
+    if chosen.hour not in _EAST_MIDNIGHTS:
+        return chosen
+    return chosen.astimezone(timezone(timedelta(hours=24 - chosen.hour)))
 
 
 def _url_day(chosen: datetime | None, in_url: date | None, *, weak: bool) -> datetime | None:
