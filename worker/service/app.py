@@ -13,7 +13,8 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from celery import Celery
+import click
+from celery import Celery, bootsteps
 from celery.signals import beat_init, celeryd_init, setup_logging, worker_shutdown
 
 from worker.config import Settings, load_settings
@@ -23,7 +24,7 @@ from worker.service import logs
 from worker.service.log_masking import mask_handlers
 from worker.service.runtime import ARTICLES_QUEUE, TICKS_QUEUE, config_dir, redis_url
 
-__all__ = ["app", "broker_url", "max_countdown", "settings_at_start", "task_lease"]
+__all__ = ["BeatThread", "app", "broker_url", "max_countdown", "settings_at_start", "task_lease"]
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,46 @@ def _configuration() -> dict[str, Any]:
 # them as it starts (`_worker_starting`).
 app = Celery("wirewatch")
 app.add_defaults(_configuration)
+
+
+class BeatThread(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery ships no type hints
+    """Beat as a thread of this worker (`--beat-thread`), for `wirewatch run`.
+
+    Beat's whole work is to send a tick every few seconds: a process of its
+    own for that cost 50 MB (PSS) more than a thread, and Celery's `-B` forks
+    one. Started once the pool runs, so stopped before it (and after the
+    consumer: a tick sent meanwhile expires unread). Compose still runs beat
+    as a service of its own, which scales the workers apart from it.
+    """
+
+    label = "BeatThread"
+    conditional = True
+    requires = ("celery.worker.components:Pool",)
+
+    def __init__(self, parent: Any, beat_thread: bool = False, **kwargs: Any) -> None:
+        self.enabled = bool(beat_thread)
+        super().__init__(parent, **kwargs)
+
+    def create(self, parent: Any) -> Any:
+        from celery.beat import EmbeddedService
+
+        return EmbeddedService(
+            parent.app,
+            thread=True,
+            schedule_filename=parent.schedule_filename,
+            scheduler_cls=parent.scheduler,
+        )
+
+
+app.steps["worker"].add(BeatThread)
+app.user_options["worker"].add(
+    click.Option(
+        ["--beat-thread"],
+        is_flag=True,
+        default=False,
+        help="Run beat as a thread of this worker (--schedule-filename names its file).",
+    )
+)
 
 
 @celeryd_init.connect
