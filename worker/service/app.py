@@ -15,7 +15,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import click
 from celery import Celery, bootsteps
-from celery.signals import beat_init, celeryd_init, setup_logging, worker_shutdown
+from celery.signals import (
+    beat_init,
+    celeryd_init,
+    setup_logging,
+    worker_shutdown,
+    worker_shutting_down,
+)
 
 from worker.config import Settings, load_settings
 from worker.errors import WirewatchError
@@ -160,9 +166,11 @@ class BeatThread(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery ships
 
     Beat's whole work is to send a tick every few seconds: a process of its
     own for that cost 50 MB (PSS) more than a thread, and Celery's `-B` forks
-    one. Started once the pool runs, so stopped before it (and after the
-    consumer: a tick sent meanwhile expires unread). Compose still runs beat
-    as a service of its own, which scales the workers apart from it.
+    one. It stops ticking as soon as the worker's shutdown begins, before the
+    consumer and the pool stop, so that nothing new is queued while the
+    tasks in flight finish (beat first, as when it was a process). Compose
+    still runs beat as a service of its own, which scales the workers apart
+    from it.
     """
 
     label = "BeatThread"
@@ -176,12 +184,20 @@ class BeatThread(bootsteps.StartStopStep):  # type: ignore[misc]  # Celery ships
     def create(self, parent: Any) -> Any:
         from celery.beat import EmbeddedService
 
-        return EmbeddedService(
+        beat = EmbeddedService(
             parent.app,
             thread=True,
             schedule_filename=parent.schedule_filename,
             scheduler_cls=parent.scheduler,
         )
+
+        def stop_ticking(**_: Any) -> None:
+            # From the shutdown's signal handler: no waiting here; the thread
+            # ends within a second, and the step's own stop joins it.
+            beat.service.stop(wait=False)
+
+        worker_shutting_down.connect(stop_ticking, weak=False)
+        return beat
 
 
 app.steps["worker"].add(BeatThread)
