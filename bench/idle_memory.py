@@ -1,12 +1,20 @@
 """What an idle `wirewatch run` holds: RSS and PSS per process, and the total.
 
-    python bench/idle_memory.py            # one source on a loopback feed, embedded Redis
+    python bench/idle_memory.py                    # one source on a loopback feed, embedded Redis
+    python bench/idle_memory.py --sources 10000    # and 9,999 more, each on an empty loopback feed
 
-Starts `wirewatch run` on a one-source config (a loopback RSS feed of 20
-items, one rule, one target), waits for the first poll's line, lets it settle
-for `--settle` seconds, then prints each process's RSS and PSS (psutil), the
-supervisor's children found by walking the tree. PSS counts a page shared by
-several processes once, split among them: it is what the machine spends.
+Starts `wirewatch run` on a config of one source (a loopback RSS feed of 20
+items), one rule and one target, waits for the first poll's line, lets it
+settle for `--settle` seconds, then prints each process's RSS and PSS
+(psutil), the supervisor's children found by walking the tree. PSS counts a
+page shared by several processes once, split among them: it is what the
+machine spends.
+
+With `--sources N`, the other N-1 sources are feeds of no items on the same
+loopback server (no politeness delay between them, so that their first polls
+take a minute, not hours): the run is measured once all N have been polled.
+What it shows is the cost of the config and of the sources' state, without
+the articles of a full scale run (bench/scale.py).
 """
 
 from __future__ import annotations
@@ -41,28 +49,53 @@ def _feed() -> bytes:
     ).encode()
 
 
+EMPTY = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Empty</title>'
+    b"<link>http://127.0.0.1/</link><description>d</description></channel></rss>"
+)
+
+
 class _Feed(BaseHTTPRequestHandler):
     body = _feed()
+    protocol_version = "HTTP/1.1"  # keep-alive: ten thousand polls, not ten thousand connects
 
     def do_GET(self) -> None:
-        self.send_response(200 if self.path == "/rss" else 404)
+        if self.path == "/rss":
+            status, body = 200, self.body
+        elif self.path.startswith("/empty/"):
+            status, body = 200, EMPTY
+        else:
+            status, body = 404, b""
+        self.send_response(status)
         self.send_header("Content-Type", "application/rss+xml")
-        self.send_header("Content-Length", str(len(self.body)))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(self.body)
+        self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
-def _write_config(directory: Path, port: int) -> None:
+def _write_config(directory: Path, port: int, sources: int) -> None:
     directory.mkdir()
-    (directory / "settings.yaml").write_text("tick: 1s\nallow_private_networks: true\n")
-    (directory / "sources.yaml").write_text(
-        "sources:\n"
-        f"  - id: idle\n    url: http://127.0.0.1:{port}/rss\n    type: feed\n"
-        "    interval: 10m\n"
-    )
+    settings = "tick: 1s\nallow_private_networks: true\n"
+    if sources > 1:
+        # One loopback origin serves them all: without this its 1 s between
+        # requests would spread the first polls over hours.
+        settings += "fetch: {per_host_delay: 0s, per_host_concurrency: 16}\n"
+    (directory / "settings.yaml").write_text(settings)
+    lines = [
+        "defaults: {interval: 1h, robots: false}",
+        "sources:",
+        f"  - {{id: idle, url: 'http://127.0.0.1:{port}/rss', type: feed, interval: 10m}}",
+    ]
+    lines += [
+        # A tenth with full_text, as in bench/scale.py: the config's shape, not its work.
+        f"  - {{id: s{n}, url: 'http://127.0.0.1:{port}/empty/{n}.xml', type: feed, "
+        f"full_text: {'true' if n % 10 == 0 else 'false'}}}"
+        for n in range(1, sources)
+    ]
+    (directory / "sources.yaml").write_text("\n".join(lines) + "\n")
     (directory / "rules.yaml").write_text(
         "rules:\n  - id: tehran\n    query: Tehran\n    notify: [desk]\n"
     )
@@ -95,13 +128,14 @@ def _measure(root: psutil.Process) -> list[tuple[str, int, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settle", type=float, default=10.0, help="seconds idle before measuring")
-    parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--sources", type=int, default=1, help="sources in the config")
+    parser.add_argument("--timeout", type=float, default=900.0)
     args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config"
-        _write_config(config, server.server_address[1])
+        _write_config(config, server.server_address[1], args.sources)
         env = dict(os.environ, WIREWATCH_CONFIG=str(config), WIREWATCH_DATA=str(Path(tmp) / "data"))
         env.pop("REDIS_URL", None)
         log = Path(tmp) / "run.log"
@@ -111,10 +145,13 @@ def main() -> None:
             )
         try:
             deadline = time.monotonic() + args.timeout
-            while "polled:" not in log.read_text(errors="replace"):
+            start = time.monotonic()
+            while log.read_text(errors="replace").count("polled:") < args.sources:
                 if time.monotonic() > deadline or child.poll() is not None:
-                    raise SystemExit(f"no poll line:\n{log.read_text(errors='replace')}")
+                    text = log.read_text(errors="replace")
+                    raise SystemExit(f"{text.count('polled:')} polls of {args.sources}:\n{text}")
                 time.sleep(0.5)
+            print(f"{args.sources} sources polled {time.monotonic() - start:.0f} s after start")
             time.sleep(args.settle)
             rows = _measure(psutil.Process(child.pid))
         finally:

@@ -665,10 +665,19 @@ def run_drain(args: argparse.Namespace, work: Path, deadline: Deadline) -> None:
                 for n in range(count)
             ]
             start = time.time()
+            assert redis_server.process is not None
+            measured = [psutil.Process(w.pid) for w in workers]
+            measured.append(psutil.Process(redis_server.process.pid))
+            # CPU of the workers and of Redis from the first article done (the
+            # workers' start left out): on a shared machine, steadier than the rate.
+            deadline.wait_for("a first article", _drained_past(client, articles0), poll=0.05)
+            cpu0, first = _cpu(measured), counters(client)[1]
             drained = _drained(client, articles0 + queued)
             done = deadline.wait_for(f"the drain by {count}", drained, poll=0.5)
             seconds = time.time() - start
             processed = counters(client)[1] - articles0
+            cpu = _cpu(measured) - cpu0
+            after_first = counters(client)[1] - first
             for worker in workers:
                 _stop(worker)
             rate = processed / seconds
@@ -676,11 +685,28 @@ def run_drain(args: argparse.Namespace, work: Path, deadline: Deadline) -> None:
             print(
                 f"  {count} worker process{'es' if count > 1 else ''}: {processed} articles in "
                 f"{seconds:6.1f} s = {rate:7.1f} articles/s"
-                f" (x{rate / results[0][1]:.2f} vs 1){'' if done else ' (unfinished)'}",
+                f" (x{rate / results[0][1]:.2f} vs 1){'' if done else ' (unfinished)'}; "
+                f"CPU {1000 * cpu / max(after_first, 1):.1f} ms per article",
                 flush=True,
             )
     finally:
         redis_server.stop()
+
+
+def _drained_past(client: redis.Redis, articles: int) -> Callable[[], bool]:
+    return lambda: counters(client)[1] > articles
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    """User and system CPU seconds of `processes` (and their threads) so far."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def main() -> int:

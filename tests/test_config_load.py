@@ -367,3 +367,31 @@ def test_max_age_may_not_outlast_seen_retention(tmp_path: Path) -> None:
         "sources.yaml:2: defaults.max_age: 11d is longer than seen_retention (10d): "
         "entries forgotten while still in the feed would alert again"
     ]
+
+
+def test_sources_share_alike_parts_and_keep_their_own_credentials(tmp_path: Path) -> None:
+    sources = "sources:\n" + "".join(
+        f"  - id: s{n}\n    url: https://example.org/{n}\n" for n in range(3)
+    )
+    sources += (
+        "  - id: private\n    url: https://intra.example.org/feed\n"
+        "    headers: {X-Token: '${TOKEN}'}\n"
+    )
+    write(tmp_path, sources_yaml=sources, rules_yaml=MINIMAL["rules_yaml"])
+
+    config = load_config(tmp_path, {"TOKEN": "t0ken"})
+    again = load_config(tmp_path, {"TOKEN": "t0ken"})
+
+    plain = config.sources[:3]
+    # One copy of what is alike (memory: every worker holds every source) ...
+    assert plain[0].model_fields_set is plain[2].model_fields_set
+    assert plain[0].headers is plain[1].headers
+    # ... and every source still says what it said, the secret one included.
+    assert config.sources == again.sources
+    assert [s.credentials for s in plain] == [None, None, None]
+    private = config.source("private")
+    assert private is not None and private.credentials is not None
+    assert private.credentials.headers == (("X-Token", "t0ken"),)
+    assert config.secrets.values == frozenset({"t0ken"})
+    assert plain[0].model_copy(update={"name": "Wire"}).name == "Wire"
+    assert plain[0].name is None and "name" not in plain[1].model_fields_set

@@ -1,15 +1,25 @@
-"""wirewatch end to end: `wirewatch run` (worker and beat as subprocesses), real
+"""wirewatch end to end: `wirewatch run` (workers and beat as subprocesses), real
 Redis, a loopback news site and a real SMTP server receiving the alerts."""
 
 from __future__ import annotations
 
 import email.message
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.newsroom import GRAIN, LATER, S300, S400, Newsroom, Story, write_site_config
+from tests.newsroom import (
+    BASE_TIME,
+    GRAIN,
+    LATER,
+    S300,
+    S400,
+    Newsroom,
+    Story,
+    write_site_config,
+)
 from tests.receivers import SmtpReceiver
 from tests.waiting import wait_until
 from tests.web import Site
@@ -111,6 +121,81 @@ def test_alerts_end_to_end(
         assert (tmp_path / "data" / "appendonlydir").exists() or any(
             (tmp_path / "data").glob("*.aof")
         )
+
+
+# Three words of its own per story: no two stories are near-duplicates.
+_WORDS = [
+    "amber",
+    "basalt",
+    "cobalt",
+    "dune",
+    "ember",
+    "fjord",
+    "glacier",
+    "harbor",
+    "island",
+    "jungle",
+    "kelp",
+    "lagoon",
+    "meadow",
+    "nectar",
+    "orchard",
+    "prairie",
+    "quarry",
+    "reef",
+    "savanna",
+    "tundra",
+    "upland",
+    "valley",
+    "willow",
+    "yarrow",
+    "zephyr",
+    "alder",
+    "birch",
+    "cedar",
+    "dogwood",
+    "elm",
+    "fir",
+    "ginkgo",
+    "hazel",
+    "ivy",
+    "juniper",
+    "larch",
+]
+
+
+def test_feed_text_articles_go_ten_to_a_task_and_each_alerts_once(
+    tmp_path: Path, newsroom: Newsroom, smtp: SmtpReceiver, redis_server_url: str
+) -> None:
+    """Without full_text, a poll's new articles reach the articles worker in
+    batches (worker.service.tasks.ARTICLES_PER_TASK): twelve are two tasks, and
+    every article alerts once, as it would one to a task."""
+    stories = [
+        Story(
+            f"batch-{n}",
+            f"{' '.join(_WORDS[3 * n : 3 * n + 3]).title()}: S-300 for Iran",
+            "s300",
+            BASE_TIME + timedelta(minutes=n),
+        )
+        for n in range(12)
+    ]
+    for story in stories:
+        newsroom.publish(story)
+    write_config(tmp_path / "config", newsroom.site, smtp)
+    sources = tmp_path / "config" / "sources.yaml"
+    sources.write_text(sources.read_text().replace("full_text: true", "full_text: false"))
+    wirewatch = Wirewatch(tmp_path / "config", tmp_path / "data", redis_server_url)
+    wirewatch.start()
+    try:
+        store = Store.from_url(redis_server_url)
+        smtp.wait_for(12, timeout=90)
+        wait_until(lambda: settled(store, 12), 60, "all twelve articles processed")
+    finally:
+        assert wirewatch.stop() == 0, wirewatch.log()
+    assert set(by_subject(smtp)) == {f"s300-iran: {story.title}" for story in stories}
+    assert len(smtp.items) == 12
+    assert not any(newsroom.site.hits[story.path] for story in stories)  # no page fetched
+    assert "Traceback" not in wirewatch.log(), wirewatch.log()
 
 
 def _embedded_url(tmp_path: Path) -> str | None:

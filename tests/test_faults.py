@@ -197,6 +197,8 @@ def test_a_task_that_keeps_coming_back_is_set_aside(
     deliveries_of_one_message("wirewatch.process", "poison-article", 10)
     assert [t["id"] for t in store.guard.set_aside_tasks()] == ["poison-deliver"]
     deliveries_of_one_message("wirewatch.process", "poison-article", 1)  # the 11th start
+    # Set aside just after its start is counted.
+    wait_until(lambda: len(store.guard.set_aside_tasks()) == 2, 30, "the article set aside")
     set_aside = {t["id"]: t for t in store.guard.set_aside_tasks()}
     assert set(set_aside) == {"poison-deliver", "poison-article"}
     assert (set_aside["poison-deliver"]["task"], set_aside["poison-deliver"]["args"]) == (
@@ -205,6 +207,32 @@ def test_a_task_that_keeps_coming_back_is_set_aside(
     )
     status = running.cli("status")
     assert "poison-deliver" in status.stdout and "poison-article" in status.stdout
+
+
+def test_a_batch_of_articles_started_again_goes_on_one_article_to_a_task(
+    running: Wirewatch, own_redis: EmbeddedRedis
+) -> None:
+    """A batch (fan_out, feed-text articles) whose worker died mid-way comes back:
+    its articles are sent on one to a message, so that the one that stops its
+    worker is found alone (and the others never count its starts)."""
+    running.start()
+    store = Store.from_url(own_redis.url)
+    wait_until(lambda: store.sources.last_heartbeat() is not None, 60, "the worker to tick")
+    broker = Celery(broker=broker_url(own_redis.url))
+    batch = ["no-such-a", "no-such-b"]
+
+    # What a broker does with a task whose worker died: the same message again.
+    broker.send_task("wirewatch.process", (batch,), task_id="restarted-batch")
+    started = "ww:starts:restarted-batch:0"
+    wait_until(lambda: int(store.redis.get(started) or 0) == 1, 60, "a start")
+    broker.send_task("wirewatch.process", (batch,), task_id="restarted-batch")
+    wait_until(
+        lambda: "id=restarted-batch started again; its items go one by one" in running.log(),
+        60,
+        "the batch split",
+    )
+    assert store.guard.set_aside_tasks() == []
+    assert "Traceback" not in running.log(), running.log()
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])

@@ -48,6 +48,17 @@ def test_import_loads_no_fetch_extract_or_notify_library(statement: str) -> None
     assert imported_heavy(statement) == []
 
 
+def test_the_poll_worker_loads_no_article_path() -> None:
+    # Ticks, polls and deliveries: the article path (extraction, language
+    # detection, near-duplicates) is the articles worker's alone.
+    statement = (
+        "import worker.service.tasks, worker.pipeline.poll, worker.pipeline.delivery, "
+        "worker.pipeline.digest; from worker.pipeline import poll_source"
+    )
+    loaded = imported_heavy(statement)
+    assert not {"trafilatura", "htmldate", "py3langid", "numpy", "apprise"} & set(loaded)
+
+
 def test_loading_a_config_without_listings_or_targets_stays_light(tmp_path: Path) -> None:
     (tmp_path / "sources.yaml").write_text(
         "sources:\n  - id: wire\n    url: https://example.org/rss\n    type: feed\n"
@@ -73,7 +84,7 @@ def test_the_lazy_names_resolve_to_their_modules() -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["worker.fetch", "worker.match", "worker.notify", "worker.parse"]
+    "package", ["worker.fetch", "worker.match", "worker.notify", "worker.parse", "worker.pipeline"]
 )
 def test_no_lazy_name_is_also_a_submodule(package: str) -> None:
     # Importing the submodule would set the package's attribute to the module,

@@ -135,6 +135,18 @@ def test_url_apprise_cannot_load_is_reported_without_secrets(tmp_path: Path) -> 
     assert "hunter2" not in message
 
 
+def test_errors_that_quote_a_filled_in_value_mask_it(tmp_path: Path) -> None:
+    """`${NAME}` is filled in on every scalar, keys included, before the file
+    is checked: an error that quotes an unknown key never shows the secret
+    (found by fuzzing)."""
+    path = write(tmp_path, "ve${PASS}rsion: 1\nurls: []\n")
+    found = issues_of(path, {"PASS": "hunter2hunter2"})
+    assert found
+    for _line, field, message in found:
+        assert "hunter2" not in field + message
+        assert "****" in field + message
+
+
 def test_invalid_yaml_has_a_line(tmp_path: Path) -> None:
     path = write(tmp_path, "urls:\n  - json://a.example.org/x\n  bad: [\n")
     [(line, _field, message)] = issues_of(path, {})

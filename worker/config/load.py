@@ -27,6 +27,7 @@ from worker.config.models import (
     Source,
     SourceDefaults,
     SourcesFile,
+    share_alike_parts,
 )
 from worker.config.yamlmarks import (
     MAX_CONFIG_BYTES,
@@ -300,6 +301,7 @@ def _load_sources(
         source = file.validate(Source, item, ("sources", index), context)
         if source is not None and not duplicate:
             sources.append(source)
+    share_alike_parts(sources)
     return tuple(sources), frozenset(names)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
@@ -53,6 +53,7 @@ __all__ = [
     "Settings",
     "Source",
     "SourceDefaults",
+    "share_alike_parts",
 ]
 
 
@@ -429,6 +430,32 @@ class Source(_Model):
         return value
 
 
+def share_alike_parts(sources: Sequence[Source]) -> None:
+    """Let `sources` share what pydantic gives each a copy of, where their values
+    are equal: the set of fields given, the private state of a source with no
+    credentials, an empty `headers`.
+
+    Every worker holds every source: at 10,000 sources these copies are 11 MB
+    of the 17 the sources take, in each worker. Nothing changes what a source
+    says or compares equal to: the shared objects are never written (the
+    models are frozen; only validation writes private state, and it is over).
+    """
+    fields_given: dict[frozenset[str], set[str]] = {}
+    plain_private: dict[str, Any] | None = None
+    no_headers: Mapping[str, str] | None = None
+    for source in sources:
+        given = source.__pydantic_fields_set__
+        object.__setattr__(
+            source, "__pydantic_fields_set__", fields_given.setdefault(frozenset(given), given)
+        )
+        if source.credentials is None and not source.secrets.values:
+            plain_private = plain_private or source.__pydantic_private__
+            object.__setattr__(source, "__pydantic_private__", plain_private)
+        if not source.headers:
+            no_headers = source.headers if no_headers is None else no_headers
+            source.__dict__["headers"] = no_headers
+
+
 class Rule(_Model):
     """One watch rule: a query, and who hears about its matches and how."""
 
@@ -639,9 +666,17 @@ class Config:
     # on change. Empty for a Config built in code.
     fingerprint: str = ""
     _by_id: Mapping[str, Source] = field(init=False, repr=False, compare=False)
+    _secrets: Secrets = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {source.id: source for source in self.sources})
+        # Once: every log line of a worker asks for them (service.log_masking),
+        # and gathering them costs a walk over every source (60 ms at 10,000).
+        secrets = Secrets.of(
+            *(source.secrets.values for source in self.sources),
+            *(target.secrets.values for target in self.targets),
+        )
+        object.__setattr__(self, "_secrets", secrets)
 
     def source(self, source_id: str) -> Source | None:
         return self._by_id.get(source_id)
@@ -657,12 +692,7 @@ class Config:
     @property
     def secrets(self) -> Secrets:
         """Every value the config took from `${NAME}`: to be shown as `****` anywhere."""
-        found = Secrets()
-        for source in self.sources:
-            found = found | source.secrets
-        for target in self.targets:
-            found = found | target.secrets
-        return found
+        return self._secrets
 
     def max_age(self, source: Source) -> timedelta:
         """How old an entry of `source` may be and still be fetched and matched."""

@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -355,20 +355,31 @@ def targets_from_bytes(data: bytes, file: str, environ: Mapping[str, str]) -> tu
     issues: list[ConfigIssue] = []
     filled: set[str] = set()
     _substitute(root, environ, _Where(file, ""), issues, filled)
-    if issues:
-        raise ConfigError(issues)
-    shared, entries = _top_level(root, file)
-    pairs: list[tuple[str, Any]] = []
     secrets = Secrets(frozenset(filled))
-    for line, entry in entries:
-        with _apprise_logs_masked(secrets):
-            services = _services(shared, entry)
-        if not services:
-            issues.append(ConfigIssue(file, line, "urls", _why_not(entry)))
-        pairs.extend((str(service.url(privacy=False)), service) for service in services)
-    if issues:
-        raise ConfigError(issues)
+    try:
+        if issues:
+            raise ConfigError(issues)
+        shared, entries = _top_level(root, file)
+        pairs: list[tuple[str, Any]] = []
+        for line, entry in entries:
+            with _apprise_logs_masked(secrets):
+                services = _services(shared, entry)
+            if not services:
+                issues.append(ConfigIssue(file, line, "urls", _why_not(entry)))
+            pairs.extend((str(service.url(privacy=False)), service) for service in services)
+        if issues:
+            raise ConfigError(issues)
+    except ConfigError as exc:
+        # `${NAME}` is filled in on every scalar, keys included, before the
+        # file is checked: an error that quotes one must not show its value.
+        raise ConfigError([_masked(issue, secrets) for issue in exc.issues]) from None
     return _build(pairs, secrets)
+
+
+def _masked(issue: ConfigIssue, secrets: Secrets) -> ConfigIssue:
+    return replace(
+        issue, field=secrets.mask(issue.field), message=secrets.mask(issue.message)
+    )
 
 
 class _Masked(logging.Filter):

@@ -12,30 +12,64 @@ None of them knows about Celery; each takes the config, the store and the
 time, so tests can drive them directly.
 """
 
-from worker.pipeline.alerts import compiled_rules, match_article, record_matches
-from worker.pipeline.article import (
-    ArticleContext,
-    BuiltArticle,
-    Fallback,
-    build_article,
-    entry_from_json,
-    fallback_article,
-    finish_article,
-    process_article,
-)
-from worker.pipeline.poll import (
-    SOURCE_BACKOFF,
-    NewEntry,
-    PollContext,
-    PollOutcome,
-    PollResult,
-    article_id_for,
-    begin_poll,
-    end_poll,
-    poll_source,
-    settle_poll,
-    split_by_age,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from worker.lazy import lazy_attribute
+
+if TYPE_CHECKING:
+    from worker.pipeline.alerts import compiled_rules, match_article, record_matches
+    from worker.pipeline.article import (
+        ArticleContext,
+        BuiltArticle,
+        Fallback,
+        build_article,
+        entry_from_json,
+        fallback_article,
+        finish_article,
+        process_article,
+    )
+    from worker.pipeline.poll import (
+        SOURCE_BACKOFF,
+        NewEntry,
+        PollContext,
+        PollOutcome,
+        PollResult,
+        article_id_for,
+        begin_poll,
+        end_poll,
+        poll_source,
+        settle_poll,
+        split_by_age,
+    )
+
+# Each name's submodule, imported on first use (worker.lazy): the poll worker
+# never loads the article path (trafilatura, py3langid, rensa), about 10 MB.
+_EXPORTS = {
+    "ArticleContext": "article",
+    "BuiltArticle": "article",
+    "Fallback": "article",
+    "NewEntry": "poll",
+    "PollContext": "poll",
+    "PollOutcome": "poll",
+    "PollResult": "poll",
+    "SOURCE_BACKOFF": "poll",
+    "article_id_for": "poll",
+    "begin_poll": "poll",
+    "build_article": "article",
+    "compiled_rules": "alerts",
+    "end_poll": "poll",
+    "entry_from_json": "article",
+    "fallback_article": "article",
+    "finish_article": "article",
+    "match_article": "alerts",
+    "poll_source": "poll",
+    "process_article": "article",
+    "record_matches": "alerts",
+    "settle_poll": "poll",
+    "split_by_age": "poll",
+}
 
 __all__ = [
     "SOURCE_BACKOFF",
@@ -61,3 +95,7 @@ __all__ = [
     "settle_poll",
     "split_by_age",
 ]
+
+
+def __getattr__(name: str) -> object:
+    return lazy_attribute(__name__, _EXPORTS, name)

@@ -1,9 +1,11 @@
-"""`wirewatch run`: Redis (embedded unless REDIS_URL is set), a worker and beat, as one unit.
+"""`wirewatch run`: Redis (embedded unless REDIS_URL is set), the workers and beat, as one unit.
 
-The worker and beat are the same `celery` processes compose runs, started as
-children so that one command on a laptop behaves like the deployment. A
-SIGTERM or SIGINT stops them in order (beat first, so nothing new is queued;
-then the workers, which finish or requeue what they hold), then Redis.
+The workers are the same `celery` processes compose runs, started as
+children so that one command on a laptop behaves like the deployment; beat
+runs as a thread of the poll worker (compose runs it as a service of its
+own). A SIGTERM or SIGINT stops them in order (the poll worker and its beat
+first, so nothing new is queued; then the articles worker, which finishes or
+requeues what it holds), then Redis.
 
 Each child runs in a session of its own: Ctrl-C in a terminal, or a signal
 sent to the whole process group, reaches this process only, which then stops
@@ -52,6 +54,7 @@ def celery_command(
     if role == "worker":
         # Ticks, polls, deliveries. Threads: a poll mostly waits on the network,
         # so many run in one process (see worker.service.app: worker_pool).
+        # Beat runs as one more thread of it (worker.service.app: BeatThread).
         return [
             *base, "worker",
             "--pool", "threads",
@@ -59,24 +62,20 @@ def celery_command(
             "--loglevel", loglevel,
             "--concurrency", str(concurrency),
             "--hostname", f"wirewatch@{socket.gethostname()}",
+            "--beat-thread",
+            "--schedule-filename", str(data_dir / "celerybeat-schedule"),
         ]  # fmt: skip
-    if role == "articles":
-        # Article processing is mostly CPU: a few threads, in a process (and on
-        # a core) of its own, so a burst of new articles never delays polls.
-        # It takes polls too (Celery alternates between the queues), so parsing
-        # a thousand cold feeds gets the second core's share as well.
-        return [
-            *base, "worker",
-            "--pool", "threads",
-            "--queues", f"{ARTICLES_QUEUE},celery",
-            "--loglevel", loglevel,
-            "--concurrency", str(max(2, concurrency // 8)),
-            "--hostname", f"articles@{socket.gethostname()}",
-        ]  # fmt: skip
+    # "articles": article processing is mostly CPU: a few threads, in a
+    # process (and on a core) of its own, so a burst of new articles never
+    # delays polls. It takes polls too (Celery alternates between the queues),
+    # so parsing a thousand cold feeds gets the second core's share as well.
     return [
-        *base, "beat",
+        *base, "worker",
+        "--pool", "threads",
+        "--queues", f"{ARTICLES_QUEUE},celery",
         "--loglevel", loglevel,
-        "--schedule", str(data_dir / "celerybeat-schedule"),
+        "--concurrency", str(max(2, concurrency // 8)),
+        "--hostname", f"articles@{socket.gethostname()}",
     ]  # fmt: skip
 
 
@@ -115,7 +114,6 @@ def run(
             [
                 celery_command("worker", data_dir, loglevel, concurrency, verbose=verbose),
                 celery_command("articles", data_dir, loglevel, concurrency, verbose=verbose),
-                celery_command("beat", data_dir, loglevel, concurrency, verbose=verbose),
             ],
             env,
         )
@@ -190,10 +188,8 @@ def _summary(
 
 
 def _role(command: list[str]) -> str:
-    """`worker`, `articles` or `beat`, for log lines."""
-    if "--hostname" in command:
-        return command[command.index("--hostname") + 1].split("@")[0]
-    return "beat"
+    """`wirewatch` (the poll worker) or `articles`, for log lines."""
+    return command[command.index("--hostname") + 1].split("@")[0]
 
 
 # A child that dies is started again, as compose's restart policy would; one
@@ -216,8 +212,9 @@ def _supervise(commands: list[list[str]], env: dict[str, str]) -> int:
     try:
         while not stop.wait(0.5) and _restart_dead(children, commands, env, deaths, stop):
             pass
-        # Beat (the last child) first, so nothing new is queued while the worker drains.
-        for command, child in reversed(list(zip(commands, children, strict=True))):
+        # The poll worker (the first child, beat's thread with it) first, so
+        # nothing new is queued while the articles worker drains.
+        for command, child in zip(commands, children, strict=True):
             _stop_child(child, _role(command))
         return 0 if stop.is_set() else 1
     finally:

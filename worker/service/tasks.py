@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import redis
@@ -25,20 +25,7 @@ from worker.config import Config, Source
 from worker.errors import FetchError
 from worker.fetch import Fetcher, FetchLimits, HostBusy, make_client, origin_of
 from worker.models import FeedEntry
-from worker.pipeline import (
-    ArticleContext,
-    BuiltArticle,
-    Fallback,
-    PollContext,
-    begin_poll,
-    build_article,
-    end_poll,
-    entry_from_json,
-    fallback_article,
-    finish_article,
-    poll_source,
-    settle_poll,
-)
+from worker.pipeline import PollContext, begin_poll, end_poll, poll_source, settle_poll
 from worker.pipeline.delivery import deliver
 from worker.pipeline.digest import close_digests
 from worker.pipeline.outcome import PollOutcome
@@ -47,7 +34,23 @@ from worker.service.app import app, max_countdown, task_lease
 from worker.service.runtime import get_store, live_config
 from worker.store import Store
 
-__all__ = ["MAX_STARTS", "GuardedTask", "deliver_task", "fan_out", "poll", "process", "tick"]
+if TYPE_CHECKING:
+    # The article path (extraction, language, near-duplicates) is imported
+    # where an article is processed: the poll worker never loads it.
+    from worker.pipeline.article import BuiltArticle
+
+    ArticleBuilder = Callable[[str, FeedEntry, Source, Config, Store], BuiltArticle | None]
+
+__all__ = [
+    "ARTICLES_PER_TASK",
+    "MAX_STARTS",
+    "GuardedTask",
+    "deliver_task",
+    "fan_out",
+    "poll",
+    "process",
+    "tick",
+]
 
 log = logging.getLogger(__name__)
 # One human line per event (a poll's summary, an alert sent): worker.service.logs.
@@ -100,6 +103,8 @@ REDIS_OUTAGE_RETRY: dict[str, Any] = {
 }
 # Tries of an article page before settling for the feed's own text.
 PAGE_RETRIES = 3
+# Articles per process task when they need no page fetch (fan_out).
+ARTICLES_PER_TASK = 10
 # Starts of one task message that never finished (its worker died each time:
 # a page that crashes a parser, one that exhausts memory) before it is set
 # aside, so a poison message cannot take down every worker in turn.
@@ -116,6 +121,11 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery ships no type hints
     """
 
     safe_variant: Callable[..., None] | None = None
+    # What a message that was started before (its worker died mid-task) does
+    # instead, when it says it did (True): a batch hands its items on one by
+    # one, so that a poison item is found alone and the others are not held
+    # back by it.
+    on_restart: Callable[..., bool] | None = None
     # The task counts its starts itself, in a round trip it makes anyway (poll).
     counts_own_starts = False
 
@@ -129,6 +139,10 @@ class GuardedTask(Task):  # type: ignore[misc]  # Celery ships no type hints
                 )
             except redis.RedisError:
                 starts = 1  # count nothing rather than block work during an outage
+            if starts > 1 and self.on_restart is not None and self.on_restart(*args, **kwargs):
+                log.warning("task=%s id=%s started again; its items go one by one",
+                            self.name, request.id)  # fmt: skip
+                return None
             if starts > MAX_STARTS:
                 what = f"task={self.name} id={request.id} args={args} started {starts} times"
                 if self.safe_variant is not None and starts <= 2 * MAX_STARTS:
@@ -221,7 +235,12 @@ def poll(self: Task, source_id: str) -> None:
         # One message for all: publishing one per article would cost the poll
         # worker more than the poll.
         if outcome.new:
-            fan_out.delay([entry.article_id for entry in outcome.new])
+            # Articles made from the feed's text alone take milliseconds each,
+            # less than a task's own cost: they go in batches. A page fetch
+            # takes up to fetch.timeout: one article per task, so that a batch
+            # never outlasts the task lease.
+            per_task = 1 if source.full_text else ARTICLES_PER_TASK
+            fan_out.delay([entry.article_id for entry in outcome.new], per_task)
         deliveries = settle_poll(ctx, source, outcome)  # releases the lock
     except BaseException:
         end_poll(store, start)
@@ -241,21 +260,37 @@ def _poll_summary(outcome: PollOutcome) -> str:
 
 
 @app.task(name="wirewatch.fan_out", base=GuardedTask)
-def fan_out(article_ids: list[str]) -> None:
-    """One process task per new article, published on the articles worker's time."""
+def fan_out(article_ids: list[str], per_task: int = 1) -> None:
+    """The process tasks of new articles, `per_task` articles each, published on
+    the articles worker's time."""
+    with app.producer_or_acquire() as producer:
+        for start in range(0, len(article_ids), max(1, per_task)):
+            batch = article_ids[start : start + max(1, per_task)]
+            # One article: its id alone, as a message always said it.
+            process.apply_async((batch if len(batch) > 1 else batch[0],), producer=producer)
+
+
+def _one_by_one(article_ids: str | list[str]) -> bool:
+    """A batch that was started before: one message per article, so that a page
+    or an article that stops its worker is found alone (GuardedTask.on_restart)."""
+    if isinstance(article_ids, str) or len(article_ids) < 2:
+        return False
     with app.producer_or_acquire() as producer:
         for article_id in article_ids:
             process.apply_async((article_id,), producer=producer)
+    return True
 
 
-ArticleBuilder = Callable[[str, FeedEntry, Source, Config, Store], BuiltArticle | None]
+def _each(article_ids: str | list[str]) -> list[str]:
+    return [article_ids] if isinstance(article_ids, str) else list(article_ids)
 
 
-def _process_entry(article_id: str, build: ArticleBuilder) -> None:
+def _process_entry(article_id: str, build: ArticleBuilder, config: Config | None) -> None:
     """Build the article of a waiting entry, match it, and put its alerts in the outbox."""
+    from worker.pipeline.article import ArticleContext, entry_from_json, finish_article
+
     store = get_store()
     data = store.archive.entry(article_id)
-    config = _config()
     if data is None or config is None:
         return  # already processed (a repeat of this task) or nothing to run on
     source = config.source(str(data["source_id"]))
@@ -279,10 +314,11 @@ def _process_entry(article_id: str, build: ArticleBuilder) -> None:
         )
 
 
-def _from_the_feed(article_id: str) -> None:
+def _from_the_feed(article_ids: str | list[str]) -> None:
     """process() for a message that kept killing its worker: the page is the
     likely culprit (a parser crash, a page that exhausts memory), so the
     article is made from the feed's own text and still matched and alerted."""
+    from worker.pipeline.article import BuiltArticle, Fallback, fallback_article
 
     def build(
         article_id: str, entry: FeedEntry, source: Source, _config: Config, _store: Store
@@ -290,7 +326,9 @@ def _from_the_feed(article_id: str) -> None:
         reason = Fallback("worker-crash", "the page's task kept stopping its worker")
         return BuiltArticle(fallback_article(article_id, entry, source), reason)
 
-    _process_entry(article_id, build)
+    config = _config()
+    for article_id in _each(article_ids):
+        _process_entry(article_id, build, config)
 
 
 @app.task(
@@ -298,10 +336,17 @@ def _from_the_feed(article_id: str) -> None:
     bind=True,
     base=GuardedTask,
     safe_variant=staticmethod(_from_the_feed),
+    on_restart=staticmethod(_one_by_one),
     **REDIS_OUTAGE_RETRY,
 )
-def process(self: Task, article_id: str) -> None:
-    """Fetch and extract the article, match it, and put its alerts in the outbox."""
+def process(self: Task, article_ids: str | list[str]) -> None:
+    """Fetch and extract each article, match it, and put its alerts in the outbox.
+
+    `article_ids`: one id, or a batch of ids (fan_out) done one after the other.
+    """
+    from worker.pipeline.article import build_article
+
+    batch = not isinstance(article_ids, str)
 
     def build(
         article_id: str, entry: FeedEntry, source: Source, config: Config, store: Store
@@ -321,10 +366,16 @@ def process(self: Task, article_id: str) -> None:
             store.metrics.count("wirewatch_fetch_errors", kind=exc.kind)
             countdown = min(30 * 2**retries * random.uniform(0.5, 1.5), max_countdown())
             log.info("article=%s page fetch failed, retry in %.0fs: %s", article_id, countdown, exc)
+            if batch:
+                # This article alone tries again; the rest of the batch goes on.
+                process.apply_async((article_id,), countdown=countdown, retries=retries + 1)
+                return None
             raise self.retry(countdown=countdown, exc=exc) from exc
         return built
 
-    _process_entry(article_id, build)
+    config = _config()
+    for article_id in _each(article_ids):
+        _process_entry(article_id, build, config)
 
 
 @app.task(name="wirewatch.deliver", base=GuardedTask, **REDIS_OUTAGE_RETRY)
