@@ -377,9 +377,7 @@ def targets_from_bytes(data: bytes, file: str, environ: Mapping[str, str]) -> tu
 
 
 def _masked(issue: ConfigIssue, secrets: Secrets) -> ConfigIssue:
-    return replace(
-        issue, field=secrets.mask(issue.field), message=secrets.mask(issue.message)
-    )
+    return replace(issue, field=secrets.mask(issue.field), message=secrets.mask(issue.message))
 
 
 class _Masked(logging.Filter):
