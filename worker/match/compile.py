@@ -430,7 +430,9 @@ class RuleSet:
         words = self._words
         for index, field in enumerate(fields):
             if field.tokens:
-                state.field_words[index] = words.intersection(state.distinct_tokens(index))
+                # The distinct tokens are worth a set only when `word~` reads them too.
+                tokens = state.distinct_tokens(index) if stems else field.tokens
+                state.field_words[index] = words.intersection(tokens)
                 if self._automaton is not None:
                     self._scan_keys(state, index, field)
                 if stems:
