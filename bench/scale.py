@@ -325,7 +325,7 @@ class Usage:
     # Proportional set size: shared pages (libraries, forked memory) split
     # among the processes sharing them, so the sum is what the machine spends.
     peak_pss: int = 0
-    # Peak RSS by role (supervisor, worker, articles, beat, redis): where memory goes.
+    # Peak RSS by role (supervisor, worker, articles, extraction, beat, redis): where memory goes.
     peak_by_role: dict[str, int] = field(default_factory=dict)
     _cpu: dict[int, float] = field(default_factory=dict)
     _samples: int = 0
@@ -388,6 +388,8 @@ def _role(cmdline: list[str]) -> str:
     line = " ".join(cmdline)
     if "redis-server" in line:
         return "redis"
+    if "worker.parse.budget" in line:
+        return "extraction"  # the page-extraction server and its children
     if " beat" in line:
         return "beat"
     if "articles" in line:
