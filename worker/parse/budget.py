@@ -56,6 +56,8 @@ _PRELOAD = ("worker.parse.extract", "worker.parse.visible")
 # Pages a child reads before it exits: caches and heap fragments it grew
 # go with it.
 _PAGES_PER_CHILD = 100
+# How long the server waits for a page before it loads dateparser's locales.
+_QUIET_BEFORE_DATES = 1.0
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -223,8 +225,19 @@ def serve(control_fd: int) -> None:
     signal.signal(signal.SIGCHLD, _reap)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     children = _Children(control)
-    while children.serve_one():
-        pass
+    dates_warm = False
+    while children.serve_one(None if dates_warm else _QUIET_BEFORE_DATES):
+        if not dates_warm and children.quiet:
+            # Loading dateparser's locales takes 2 s: done at the first quiet
+            # moment, not before the first page, so that a one-shot command
+            # (`wirewatch extract`) does not wait for it. Children forked
+            # before lack them: the idle ones are retired.
+            from worker.parse.metadata import warm_up_dates
+
+            warm_up_dates()
+            gc.freeze()
+            children.retire_idle()
+            dates_warm = True
     children.close()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     while _wait_one():
@@ -239,12 +252,16 @@ class _Children:
         self._selector = selectors.DefaultSelector()
         self._selector.register(control, selectors.EVENT_READ)
         self._idle: list[socket.socket] = []
+        self.quiet = False  # whether the last serve_one saw nothing to do
 
-    def serve_one(self) -> bool:
-        """Handle what is ready; False once the caller has gone."""
+    def serve_one(self, timeout: float | None = None) -> bool:
+        """Handle what is ready (waiting up to `timeout` s; `quiet` says
+        whether nothing came); False once the caller has gone."""
         # Children first: one that said it is idle takes the page that arrives
         # with it, rather than a fork of a new child.
-        ready = sorted(self._selector.select(), key=lambda event: event[0].fileobj is self._control)
+        events = self._selector.select(timeout)
+        self.quiet = not events
+        ready = sorted(events, key=lambda event: event[0].fileobj is self._control)
         for key, _events in ready:
             link = key.fileobj
             assert isinstance(link, socket.socket)
@@ -291,6 +308,13 @@ class _Children:
         self._selector.register(ours, selectors.EVENT_READ)
         return ours
 
+    def retire_idle(self) -> None:
+        """Let the idle children go (each exits on EOF); the next page forks a fresh one."""
+        for link in self._idle:
+            self._selector.unregister(link)
+            link.close()
+        self._idle.clear()
+
     def close(self) -> None:
         """Close the children's links (they exit on EOF) and the selector."""
         for key in list(self._selector.get_map().values()):
@@ -305,11 +329,11 @@ def _warm_up() -> None:
 
     trafilatura and htmldate import modules and fill caches on first use; a
     child forked before that would pay for it on every page (twice the time
-    per page on the benchmark corpus), and the first page that reaches
-    htmldate's text search would spend its whole budget on dateparser's.
+    per page on the benchmark corpus). dateparser's locales, which the first
+    page that reaches htmldate's text search would spend its whole budget on,
+    are loaded later, at the server's first quiet moment (`serve`).
     """
     from worker.parse.extract import extract_article
-    from worker.parse.metadata import warm_up_dates
 
     paragraph = "<p>" + "A sentence of an ordinary article about the weather. " * 6 + "</p>"
     page = (
@@ -322,7 +346,6 @@ def _warm_up() -> None:
     getattr(extract_article, "__wrapped__", extract_article)(
         page.encode(), url="https://example.org/2024/05/01/warm-up"
     )
-    warm_up_dates()
 
 
 def _reap(_signum: int, _frame: object) -> None:
