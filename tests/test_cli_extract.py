@@ -28,6 +28,7 @@ def site() -> Iterator[Site]:
         yield served
 
 
+@pytest.mark.slow
 def test_file_as_json() -> None:
     result = run(str(GRAIN), "--json")
     assert result.exit_code == 0, result.output

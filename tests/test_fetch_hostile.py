@@ -120,6 +120,7 @@ def test_headers_dripped_byte_by_byte_end_at_the_total_deadline(
     assert error.kind == "timeout"
 
 
+@pytest.mark.slow
 def test_dripping_robots_txt_on_every_hop_counts_against_one_deadline(
     hostile: HostileServer,
 ) -> None:

@@ -174,6 +174,7 @@ def test_a_dry_run_applies_max_age_too(tmp_path: Path) -> None:
         assert poll_once(config, None) == (2, 1, 1, "ok")
 
 
+@pytest.mark.slow
 def test_wirewatch_poll_dry_run_says_what_it_skipped(tmp_path: Path) -> None:
     with Site() as site:
         newsroom = Newsroom(site)

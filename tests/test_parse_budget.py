@@ -32,6 +32,7 @@ def test_an_article_is_extracted_through_the_budget() -> None:
     assert "60 million tons of wheat" in page.text
 
 
+@pytest.mark.slow
 def test_a_date_only_dateparser_reads_is_within_the_budget() -> None:
     """A date htmldate hands to dateparser ("Momento 12 de marzo"): its first
     call that no single language reads loads every locale, 2 s of CPU, a
@@ -88,6 +89,7 @@ def test_memory_past_the_budget_is_over_budget() -> None:
         budget_targets.hoard(4096)
 
 
+@pytest.mark.slow
 def test_the_server_is_restarted_after_it_stopped() -> None:
     assert budget_targets.add(1) == 1
     stop_server()
@@ -149,6 +151,7 @@ def _capped(args: list[str], cap_bytes: int) -> subprocess.CompletedProcess[str]
 _CAP = 800 << 20  # well under the 1 GiB the bomb inflates to
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "code"), [(["extract"], 1), (["match", "anything"], 2)], ids=["extract", "match"]
 )
@@ -188,6 +191,7 @@ def test_pages_from_many_threads_each_get_their_own_answer() -> None:
         ]
 
 
+@pytest.mark.slow
 def test_pages_at_once_are_capped_at_the_cores_so_children_stay_few() -> None:
     # A worker's thread pool may ask for dozens of pages at once; each page in
     # flight holds a forked child, so more than one per core would only add memory.

@@ -109,6 +109,7 @@ def poll(config: Config, store: Store) -> pipeline.PollOutcome:
     return outcome
 
 
+@pytest.mark.slow
 def test_unchanged_feed_is_not_parsed_again_304(
     tmp_path: Path, store: Store, parses: list[str]
 ) -> None:
@@ -133,6 +134,7 @@ def test_unchanged_feed_is_not_parsed_again_304(
         assert [new.entry.title for new in third.new] == [GRAIN.title]
 
 
+@pytest.mark.slow
 def test_unchanged_feed_is_not_parsed_again_same_body(
     tmp_path: Path, store: Store, parses: list[str]
 ) -> None:

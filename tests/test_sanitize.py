@@ -93,6 +93,7 @@ def test_alert_title_subject_and_body_are_inert(fmt: Format) -> None:
     assert single_line(message.title) == message.title
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "env",
     [{}, {"FORCE_COLOR": "1", "TTY_COMPATIBLE": "1", "COLUMNS": "200"}],

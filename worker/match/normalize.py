@@ -748,6 +748,7 @@ class FieldText:
         "_folded_accents",
         "_forms",
         "_lengths",
+        "_marks",
         "_norm",
         "_page",
         "_plain",
@@ -773,6 +774,9 @@ class FieldText:
         # Folded lengths of the text's chars, when _fold_map is yet to be made.
         self._lengths: dict[int, str] | None = None
         self._forms: list[str] | None = None
+        # Whether the text holds combining marks, which belong to the letter
+        # or digit before them but not to a word read as written (`_WORD_RE`).
+        self._marks = False
         # ASCII bytes with the same offsets as the text, when there is a fast path.
         self._raw: bytes | None = None
         # The field in the Cyrillic code page, when it can take that path.
@@ -788,6 +792,7 @@ class FieldText:
                 self._page = page
             else:
                 chars = _non_ascii(text)
+                self._marks = any(map(_is_mark, chars))
                 if all(map(_is_plain_separator, chars)):
                     # Each non-ASCII char becomes one '?', a separator: offsets unchanged.
                     self._raw = text.encode("ascii", "replace")
@@ -879,7 +884,9 @@ class FieldText:
             return self._forms
         # Word by word as written, each folded once per process: exact when
         # every word is one token and together they are the field's tokens.
-        forms = _WORD_ENTRIES.forms(_WORD_RE.findall(self.text), self.tokens)
+        forms = None
+        if not self._marks:
+            forms = _WORD_ENTRIES.forms(_WORD_RE.findall(self.text), self.tokens)
         if forms is not None:
             self._forms = forms
             return forms
