@@ -273,3 +273,26 @@ def test_code_page_fields_agree_with_the_general_path(words: list[str]) -> None:
         ]
         term = tuple((word, False, ()) for word in pair)
         assert field.term_spans(term) in (None, expected)
+
+
+def test_a_word_spelt_with_every_accent_is_bounded_and_still_found() -> None:
+    """Hostile text: one word in thousands of accented spellings. The code
+    page keeps a bounded number of spellings per token (past it, spans come
+    from the token positions), and every occurrence is still highlighted."""
+    accents = {"e": "eéèêë", "a": "aàáâãäå", "o": "oòóôõö", "u": "uùúûü", "i": "iìíîï"}
+    spellings = [
+        f"r{e1}s{u}m{e2}{a}{o}{i}"
+        for e1 in accents["e"]
+        for u in accents["u"]
+        for e2 in accents["e"]
+        for a in accents["a"]
+        for o in accents["o"]
+        for i in accents["i"]
+    ][:3000]
+    text = " ".join(spellings)
+    field = FieldText(text)
+    assert field.tokens == ["resumeaoi"] * len(spellings)
+    expected = [(start, end) for _, start, end, _ in tokenize(text)]
+    assert field.word_spans("resumeaoi") is None  # crowded: by the token positions
+    found = compile_rules([("r", "resumeaoi")]).match(Document("", "", text))
+    assert [(span.start, span.end) for span in found[0].spans] == expected

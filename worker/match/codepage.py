@@ -57,6 +57,11 @@ class CodePage:
     """
 
     LIMIT = 1 << 17  # words remembered; started again when full
+    # Lowered words kept per token or form. More (a text spelling one word
+    # with every accent) would make each search for it longer and each new
+    # one dearer to add: such a token is "crowded", and its spans are found
+    # from the token positions instead.
+    MAX_VARIANTS = 32
 
     def __init__(
         self,
@@ -106,6 +111,7 @@ class CodePage:
         # Per token and per form, the lowered words that fold to it.
         self._by_token: dict[str, tuple[bytes, ...]] = {}
         self._by_form: dict[str, tuple[bytes, ...]] = {}
+        self._crowded: set[str] = set()  # tokens and forms past MAX_VARIANTS
 
     def read(self, text: str) -> CodePageField | Literal["separators"] | None:
         """`text` (not ASCII) as a code-page field; "separators" when its
@@ -143,6 +149,7 @@ class CodePage:
                 memo.clear()
             self._by_token.clear()
             self._by_form.clear()
+            self._crowded.clear()
         for word in words:
             entry = self._entry(word.decode(self.encoding))
             if entry is not None:
@@ -151,8 +158,8 @@ class CodePage:
                 if entry.accents:
                     self._accents[word] = entry.accents
                 self._tokens[word] = entry.token
-                self._by_token[entry.token] = (*self._by_token.get(entry.token, ()), word)
-                self._by_form[entry.form] = (*self._by_form.get(entry.form, ()), word)
+                self._add_variant(self._by_token, entry.token, word)
+                self._add_variant(self._by_form, "~" + entry.form, word)
         self._seen.update(words)
 
     def forms(self, words: list[bytes]) -> list[str] | None:
@@ -170,13 +177,24 @@ class CodePage:
         """The accented letters of a lowered word's token."""
         return self._accents.get(word, ())
 
-    def variants(self, token: str) -> tuple[bytes, ...]:
-        """The lowered words met so far that fold to `token`."""
-        return self._by_token.get(token, ())
+    def _add_variant(self, index: dict[str, tuple[bytes, ...]], key: str, word: bytes) -> None:
+        if key in self._crowded:
+            return
+        known = index.get(key, ())
+        if len(known) < self.MAX_VARIANTS:
+            index[key] = (*known, word)
+        else:
+            self._crowded.add(key)
+            del index[key]
 
-    def form_variants(self, form: str) -> tuple[bytes, ...]:
+    def variants(self, token: str) -> tuple[bytes, ...] | None:
+        """The lowered words met so far that fold to `token`."""
+        return None if token in self._crowded else self._by_token.get(token, ())
+
+    def form_variants(self, form: str) -> tuple[bytes, ...] | None:
         """The lowered words met so far whose form is `form`."""
-        return self._by_form.get(form, ())
+        key = "~" + form  # forms and tokens share the crowded set
+        return None if key in self._crowded else self._by_form.get(key, ())
 
     def offsets(self, raw: bytes) -> tuple[list[int], list[int]]:
         """Start and end of every lowered word of `raw`, untrimmed."""
@@ -253,19 +271,27 @@ class CodePageField:
         trail = self._trims(self._words[last])[1]
         return starts[first] + lead, ends[last] - trail
 
-    def word_spans(self, token: str) -> list[tuple[int, int]]:
-        """Original offsets of the tokens equal to `token`."""
-        return self._spans(self._page.variants(token))
+    def word_spans(self, token: str) -> list[tuple[int, int]] | None:
+        """Original offsets of the tokens equal to `token`; None for a crowded one."""
+        variants = self._page.variants(token)
+        return None if variants is None else self._spans(variants)
 
-    def form_spans(self, forms: Iterable[str]) -> list[tuple[int, int]]:
-        """Original offsets of the tokens whose form is one of `forms`."""
-        variants = chain.from_iterable(map(self._page.form_variants, forms))
+    def form_spans(self, forms: Iterable[str]) -> list[tuple[int, int]] | None:
+        """Original offsets of the tokens whose form is one of `forms`; None
+        when one of them is crowded."""
+        each = list(map(self._page.form_variants, forms))
+        if None in each:
+            return None
+        variants = chain.from_iterable(each)  # type: ignore[arg-type]
         return self._spans(tuple(dict.fromkeys(variants)))
 
-    def term_spans(self, words: tuple[str, ...]) -> list[tuple[int, int]]:
+    def term_spans(self, words: tuple[str, ...]) -> list[tuple[int, int]] | None:
         """Original offsets of the runs of tokens equal to `words` (a phrase or
         compound), overlapping ones included, as the automaton finds them."""
-        variants = tuple(map(self._page.variants, words))
+        each = tuple(map(self._page.variants, words))
+        if None in each:
+            return None  # a crowded word: by the token positions
+        variants: tuple[tuple[bytes, ...], ...] = each  # type: ignore[assignment]
         if not all(variants):
             return []  # a word no field has held since the memo started
         pattern = _phrase_pattern(variants)
